@@ -1,0 +1,175 @@
+import { MODULE_OUTPUTS } from '../stacks/module-interface';
+import { MODULE_VARIABLES } from '../stacks/module-variables';
+import { synthModule } from './helpers/synth';
+
+const tf = synthModule();
+
+const REQUIRED = [
+  'public_subnet_ids',
+  'private_subnet_ids',
+  'zone_id',
+  'environment',
+  'alarm_emails',
+];
+
+/** Defaults the issue and the design document fix, by exact module name. */
+const EXPECTED_DEFAULTS: Record<string, unknown> = {
+  service_name: 'pmm-server',
+  dns_names: ['pmm'],
+  pmm_version: '3',
+  disable_telemetry: true,
+  instance_type: 'm5.large',
+  root_volume_size: 20,
+  ssh_key_name: null,
+  admin_cidr_block: null,
+  enable_auto_recovery: true,
+  enable_detailed_monitoring: true,
+  postgresql_custom_queries_high_resolution: null,
+  postgresql_custom_queries_medium_resolution: null,
+  postgresql_custom_queries_low_resolution: null,
+  ebs_volume_size: 100,
+  ebs_volume_type: 'gp3',
+  ebs_iops: 3000,
+  ebs_throughput: 125,
+  kms_key_id: null,
+  create_initial_snapshot: false,
+  allowed_cidr_blocks: ['0.0.0.0/0'],
+  ssl_policy: 'ELBSecurityPolicy-TLS13-1-2-Res-2021-06',
+  certificate_issuers: ['amazon.com'],
+  additional_certificate_arns: [],
+  enable_deletion_protection: false,
+  enable_alb_access_logs: true,
+  alb_logs_retention_days: 365,
+  alb_logs_bucket_force_destroy: false,
+  backup_schedule: 'cron(0 5 ? * * *)',
+  backup_retention_days: 30,
+  enable_weekly_backup: false,
+  weekly_backup_schedule: 'cron(0 6 ? * 1 *)',
+  weekly_backup_retention_days: 90,
+  backup_root_volume: false,
+  backup_kms_key_id: null,
+  backup_vault_force_destroy: false,
+  enable_backup_alarms: true,
+  alarm_topic_arns: [],
+  sns_topic_name: null,
+  create_dashboard: false,
+  log_retention_days: 365,
+  rds_security_group_ids: [],
+  secret_readers: [],
+  monitored_asgs: [],
+  tags: {},
+};
+
+const OUTPUTS = [
+  'pmm_url',
+  'admin_password_secret_arn',
+  'instance_id',
+  'instance_private_ip',
+  'alb_dns_name',
+  'alb_security_group_id',
+  'instance_security_group_id',
+  'ebs_volume_id',
+  'backup_vault_name',
+  'alb_logs_bucket_name',
+  'sns_topic_arn',
+  'certificate_arn',
+  'backup_role_arn',
+  'reconciler_lambda_function_arn',
+  'reconciler_lambda_role_arn',
+];
+
+describe('module variables', () => {
+  it('declares exactly the reference interface, no more and no fewer', () => {
+    expect(Object.keys(tf.variable).sort()).toEqual(
+      [...REQUIRED, ...Object.keys(EXPECTED_DEFAULTS)].sort(),
+    );
+  });
+
+  it.each(REQUIRED)('%s is required (no default)', (name) => {
+    expect(tf.variable[name]).not.toHaveProperty('default');
+  });
+
+  it.each(Object.entries(EXPECTED_DEFAULTS))('%s defaults to %j', (name, value) => {
+    expect(tf.variable[name].default).toEqual(value);
+  });
+
+  it.each(Object.keys(tf.variable))('%s has a type and a description', (name) => {
+    expect(tf.variable[name].type).toEqual(expect.any(String));
+    expect(tf.variable[name].description.length).toBeGreaterThan(20);
+  });
+
+  it('types monitored_asgs as a list of objects with optional service_type, port and password', () => {
+    expect(tf.variable.monitored_asgs.type).toMatch(
+      /^list\(object\(\{ asg_name = string, service_type = optional\(string, "mysql"\), port = optional\(number, 3306\), username = string, security_group_id = string, password_secret_arn = optional\(string\) \}\)\)$/,
+    );
+  });
+
+  const validated = Object.entries(
+    tf.variable as Record<string, { validation?: { condition: string; error_message: string }[] }>,
+  )
+    .filter(([, v]) => v.validation)
+    .flatMap(([name, v]) => v.validation!.map((rule) => [name, rule] as const));
+
+  it('validates every variable whose value can be wrong', () => {
+    const unvalidated = Object.keys(tf.variable).filter((n) => !tf.variable[n].validation);
+    // Booleans, free-form YAML, optional key pair names and tags cannot be wrong by shape.
+    expect(unvalidated.sort()).toEqual(
+      [
+        'alb_logs_bucket_force_destroy',
+        'backup_root_volume',
+        'backup_vault_force_destroy',
+        'create_dashboard',
+        'create_initial_snapshot',
+        'disable_telemetry',
+        'enable_alb_access_logs',
+        'enable_auto_recovery',
+        'enable_backup_alarms',
+        'enable_deletion_protection',
+        'enable_detailed_monitoring',
+        'enable_weekly_backup',
+        'postgresql_custom_queries_high_resolution',
+        'postgresql_custom_queries_low_resolution',
+        'postgresql_custom_queries_medium_resolution',
+        'ssh_key_name',
+        'tags',
+      ].sort(),
+    );
+  });
+
+  it.each(validated)(
+    '%s: the condition is one boolean expression over its own variable',
+    (name, rule) => {
+      // One whole-string interpolation: Terraform evaluates it to the expression's type (bool).
+      expect(rule.condition).toMatch(/^\$\{[^]*\}$/);
+      const inner = rule.condition.slice(2, -1);
+      expect(inner).not.toContain('${');
+      const refs = new Set(inner.match(/\bvar\.[a-z0-9_]+/g));
+      expect([...refs]).toEqual([`var.${name}`]);
+    },
+  );
+
+  it.each(validated)('%s: the error message names the variable', (name, rule) => {
+    expect(rule.error_message).toContain(name);
+    expect(rule.error_message).toMatch(/\.$/);
+  });
+
+  it('declares the same variables as the spec table', () => {
+    expect(Object.keys(MODULE_VARIABLES).sort()).toEqual(Object.keys(tf.variable).sort());
+  });
+});
+
+describe('module outputs', () => {
+  it('declares exactly the reference outputs', () => {
+    expect(Object.keys(tf.output).sort()).toEqual([...OUTPUTS].sort());
+    expect(Object.keys(MODULE_OUTPUTS).sort()).toEqual([...OUTPUTS].sort());
+  });
+
+  it.each(OUTPUTS)('%s has a description', (name) => {
+    expect(tf.output[name].description.length).toBeGreaterThan(10);
+  });
+
+  it('exposes the secret ARN, never the password', () => {
+    const json = JSON.stringify(tf.output);
+    expect(json).not.toMatch(/random_password/);
+  });
+});

@@ -1,0 +1,44 @@
+import { Fn, IResolvable, Op, Token } from 'cdktf';
+
+/**
+ * A switch that may be a literal (construct used from TypeScript) or a Terraform
+ * expression (module variable). Either way the resources it controls are switched
+ * with `count`, so a module variable decides at plan time, never at synth time.
+ */
+export type Flag = boolean | IResolvable;
+
+/** `count` for a resource that exists only when `flag` is true. */
+export function countWhen(flag: Flag): number {
+  return Token.asNumber(Fn.conditional(flag, 1, 0));
+}
+
+/** `count` for a resource that exists only when an optional value is set (not null). */
+export function countWhenSet(value: string | undefined): number {
+  if (value === undefined) return 0;
+  return Token.asNumber(Fn.conditional(Op.eq(value, Token.nullValue()), 0, 1));
+}
+
+/** `count` for a resource that exists only when `list` has at least one element. */
+export function countWhenNotEmpty(list: unknown): number {
+  return Token.asNumber(Fn.conditional(Op.gt(Fn.lengthOf(list), 0), 1, 0));
+}
+
+/** `count` for a resource that exists only when both switches are on. */
+export function countWhenAll(...flags: Flag[]): number {
+  const [first, ...rest] = flags;
+  const all = rest.reduce<Flag>((acc, f) => Op.and(acc, f), first);
+  return countWhen(all);
+}
+
+/** `value` when `flag` is true, otherwise null (for outputs and optional arguments). */
+export function valueOrNull<T>(flag: Flag, value: T): T {
+  return Fn.conditional(flag, value, Token.nullValue()) as T;
+}
+
+/**
+ * The attribute of the single instance of a counted resource, or null when count is 0:
+ * `one(resource[*].attribute)`.
+ */
+export function oneOf(splatExpression: string): string {
+  return Token.asString(Fn.one(splatExpression));
+}

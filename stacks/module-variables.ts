@@ -1,0 +1,539 @@
+import { VariableSpec, eachMatches, intInRange, nullOrMatches } from './variable-helpers';
+
+/**
+ * The module's input variables, with the reference module's exact names
+ * (infrahouse/terraform-aws-pmm-ecs 1.2.0). Where the design document states a default it
+ * wins over the reference module. Order here is the order in the generated docs.
+ */
+
+const EMAIL = '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$';
+const SUBNET = '^subnet-[0-9a-f]{8,17}$';
+const SG = '^sg-[0-9a-f]{8,17}$';
+const KMS_KEY_ARN = '^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$';
+const CRON = '^cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\)$';
+/** Instance families the design document names (t3, m5, c5, r5) and their current successors. */
+export const INSTANCE_TYPE_PATTERN =
+  '^(t3|t3a|t4g|m5|m5a|m6i|m6a|m6g|m7i|m7a|m7g|c5|c5a|c6i|c6a|c6g|c7i|c7a|c7g|r5|r5a|r6i|r6a|r6g|r7i|r7a|r7g)\\.(large|xlarge|[0-9]{1,2}xlarge)$';
+/** Retention values CloudWatch Logs accepts (0 = never expire). */
+export const LOG_RETENTION_DAYS = [
+  0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+  3288, 3653,
+] as const;
+export const EBS_VOLUME_TYPES = ['gp3', 'gp2', 'io1', 'io2'] as const;
+export const MONITORED_SERVICE_TYPES = ['mysql'] as const;
+
+const MONITORED_ASG_TYPE =
+  'list(object({ asg_name = string, service_type = optional(string, "mysql"), port = optional(number, 3306), username = string, security_group_id = string, password_secret_arn = optional(string) }))';
+
+export const MODULE_VARIABLES = {
+  // ---- required -----------------------------------------------------------------------
+  public_subnet_ids: {
+    type: 'list(string)',
+    description:
+      'Public subnet IDs for the Application Load Balancer; at least two, in different Availability Zones.',
+    rules: [
+      {
+        expr: `length(var.public_subnet_ids) >= 2 && ${eachMatches('public_subnet_ids', SUBNET)}`,
+        message:
+          'public_subnet_ids must list at least two subnet IDs (subnet-xxxxxxxx), one per Availability Zone.',
+      },
+    ],
+  },
+  private_subnet_ids: {
+    type: 'list(string)',
+    description:
+      'Private subnet IDs. The PMM instance and its data volume go in the first one; the reconciler Lambda uses all of them.',
+    rules: [
+      {
+        expr: `length(var.private_subnet_ids) >= 1 && ${eachMatches('private_subnet_ids', SUBNET)}`,
+        message: 'private_subnet_ids must list at least one subnet ID (subnet-xxxxxxxx).',
+      },
+    ],
+  },
+  zone_id: {
+    type: 'string',
+    description:
+      'Route53 hosted zone ID in which the DNS names and certificate validation records are created.',
+    rules: [
+      {
+        expr: 'can(regex("^Z[A-Z0-9]{1,31}$", var.zone_id))',
+        message: 'zone_id must be a Route53 hosted zone ID such as Z0123456789ABCDEFGHIJ.',
+      },
+    ],
+  },
+  environment: {
+    type: 'string',
+    description: 'Environment name (for example production); used in resource names and tags.',
+    rules: [
+      {
+        expr: 'can(regex("^[a-z0-9][a-z0-9-]{0,19}$", var.environment))',
+        message:
+          'environment must be 1-20 characters: lowercase letters, digits and hyphens, starting with a letter or digit.',
+      },
+    ],
+  },
+  alarm_emails: {
+    type: 'list(string)',
+    description:
+      'Email addresses subscribed to the alarm SNS topic (each must confirm the subscription).',
+    rules: [
+      {
+        expr: `length(var.alarm_emails) >= 1 && ${eachMatches('alarm_emails', EMAIL)}`,
+        message: 'alarm_emails must list at least one email address (name@example.com).',
+      },
+    ],
+  },
+
+  // ---- instance -----------------------------------------------------------------------
+  service_name: {
+    type: 'string',
+    default: 'pmm-server',
+    description:
+      'Name of the service; prefixes resource names and names the log group /aws/ec2/<service_name>.',
+    rules: [
+      {
+        expr: 'can(regex("^[a-z][a-z0-9-]{0,19}$", var.service_name))',
+        message:
+          'service_name must be 1-20 characters: lowercase letters, digits and hyphens, starting with a letter.',
+      },
+    ],
+  },
+  dns_names: {
+    type: 'list(string)',
+    default: ['pmm'],
+    description:
+      'Host names (relative to the zone) for PMM. The first is the primary name used in pmm_url; all are on the certificate.',
+    rules: [
+      {
+        expr: `length(var.dns_names) >= 1 && length(var.dns_names) == length(distinct(var.dns_names)) && ${eachMatches('dns_names', '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$')}`,
+        message:
+          'dns_names must list at least one distinct lowercase host name relative to the zone, such as "pmm".',
+      },
+    ],
+  },
+  pmm_version: {
+    type: 'string',
+    default: '3',
+    description:
+      'Tag of the percona/pmm-server image: "3" (latest PMM 3) or a pinned 3.x / 3.x.y release.',
+    rules: [
+      {
+        expr: 'can(regex("^3(\\\\.[0-9]+){0,2}$", var.pmm_version))',
+        message: 'pmm_version must be a PMM 3 image tag: "3", "3.x" or "3.x.y".',
+      },
+    ],
+  },
+  disable_telemetry: {
+    type: 'bool',
+    default: true,
+    description: 'Disable PMM telemetry (sets PMM_ENABLE_TELEMETRY=false in the container).',
+  },
+  instance_type: {
+    type: 'string',
+    default: 'm5.large',
+    description:
+      'EC2 instance type for PMM (large or bigger, t3/m5/c5/r5 families and their successors; Graviton types get an arm64 AMI). Changing it replaces the instance; data persists on the data volume.',
+    rules: [
+      {
+        expr: `can(regex(${JSON.stringify(INSTANCE_TYPE_PATTERN)}, var.instance_type))`,
+        message:
+          'instance_type must be a large or bigger type from the t3, t3a, t4g, m5, m5a, m6i, m6a, m6g, m7i, m7a, m7g, c5, c5a, c6i, c6a, c6g, c7i, c7a, c7g, r5, r5a, r6i, r6a, r6g, r7i, r7a or r7g families (for example m5.large).',
+      },
+    ],
+  },
+  root_volume_size: {
+    type: 'number',
+    default: 20,
+    description:
+      'Root volume size in GiB (gp3, encrypted). Holds the OS, Docker and the PMM image; at least 16.',
+    rules: [
+      {
+        expr: intInRange('root_volume_size', 16, 16384),
+        message:
+          'root_volume_size must be a whole number of GiB from 16 to 16384 (the OS, Docker and the PMM image need 16).',
+      },
+    ],
+  },
+  ssh_key_name: {
+    type: 'string',
+    default: null,
+    description:
+      'EC2 key pair name for SSH access; null for none (SSM Session Manager works without it).',
+  },
+  admin_cidr_block: {
+    type: 'string',
+    default: null,
+    description: 'CIDR block allowed to reach the instance on SSH (22); null opens no SSH port.',
+    rules: [
+      {
+        expr: 'var.admin_cidr_block == null ? true : can(cidrhost(var.admin_cidr_block, 0)) && var.admin_cidr_block != "0.0.0.0/0"',
+        message:
+          'admin_cidr_block must be null or a CIDR block narrower than 0.0.0.0/0, such as 10.0.0.0/16.',
+      },
+    ],
+  },
+  enable_auto_recovery: {
+    type: 'bool',
+    default: true,
+    description:
+      'Recover the instance automatically (EC2 recover action) when the system status check fails.',
+  },
+  enable_detailed_monitoring: {
+    type: 'bool',
+    default: true,
+    description: 'Enable 1-minute EC2 detailed monitoring.',
+  },
+  postgresql_custom_queries_high_resolution: {
+    type: 'string',
+    default: null,
+    description:
+      'YAML of custom PostgreSQL queries for the high-resolution collector; null for none.',
+  },
+  postgresql_custom_queries_medium_resolution: {
+    type: 'string',
+    default: null,
+    description:
+      'YAML of custom PostgreSQL queries for the medium-resolution collector; null for none.',
+  },
+  postgresql_custom_queries_low_resolution: {
+    type: 'string',
+    default: null,
+    description:
+      'YAML of custom PostgreSQL queries for the low-resolution collector; null for none.',
+  },
+
+  // ---- data volume --------------------------------------------------------------------
+  ebs_volume_size: {
+    type: 'number',
+    default: 100,
+    description:
+      'Size of the PMM data volume in GiB. Can grow in place (the host grows the filesystem at boot); never shrink.',
+    rules: [
+      {
+        expr: intInRange('ebs_volume_size', 1, 16384),
+        message: 'ebs_volume_size must be a whole number of GiB from 1 to 16384.',
+      },
+    ],
+  },
+  ebs_volume_type: {
+    type: 'string',
+    default: 'gp3',
+    description: 'EBS type of the data volume: gp3, gp2, io1 or io2.',
+    rules: [
+      {
+        expr: 'contains(["gp3", "gp2", "io1", "io2"], var.ebs_volume_type)',
+        message: 'ebs_volume_type must be one of "gp3", "gp2", "io1", "io2".',
+      },
+    ],
+  },
+  ebs_iops: {
+    type: 'number',
+    default: 3000,
+    description: 'Provisioned IOPS of the data volume; applied to gp3, io1 and io2 only.',
+    rules: [
+      {
+        expr: intInRange('ebs_iops', 100, 64000),
+        message: 'ebs_iops must be a whole number from 100 to 64000 (gp3 accepts 3000-16000).',
+      },
+    ],
+  },
+  ebs_throughput: {
+    type: 'number',
+    default: 125,
+    description: 'Throughput of the data volume in MiB/s; applied to gp3 only.',
+    rules: [
+      {
+        expr: intInRange('ebs_throughput', 125, 1000),
+        message: 'ebs_throughput must be a whole number of MiB/s from 125 to 1000.',
+      },
+    ],
+  },
+  kms_key_id: {
+    type: 'string',
+    default: null,
+    description:
+      'KMS key (ARN) for the data and root volumes; null uses the AWS-managed aws/ebs key. Encryption is always on.',
+    rules: [
+      {
+        expr: nullOrMatches('kms_key_id', KMS_KEY_ARN),
+        message:
+          'kms_key_id must be null or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>).',
+      },
+    ],
+  },
+  create_initial_snapshot: {
+    type: 'bool',
+    default: false,
+    description: 'Take one EBS snapshot of the data volume when it is created.',
+  },
+
+  // ---- front door ---------------------------------------------------------------------
+  allowed_cidr_blocks: {
+    type: 'list(string)',
+    default: ['0.0.0.0/0'],
+    description:
+      'CIDR blocks allowed to reach the load balancer on HTTPS (443) and HTTP (80, redirected to HTTPS).',
+    rules: [
+      {
+        expr: 'length(var.allowed_cidr_blocks) >= 1 && alltrue([for c in var.allowed_cidr_blocks : can(cidrhost(c, 0))])',
+        message:
+          'allowed_cidr_blocks must list at least one IPv4 CIDR block, such as 0.0.0.0/0 or 10.0.0.0/8.',
+      },
+    ],
+  },
+  ssl_policy: {
+    type: 'string',
+    default: 'ELBSecurityPolicy-TLS13-1-2-Res-2021-06',
+    description: 'TLS security policy of the HTTPS listener.',
+    rules: [
+      {
+        expr: 'can(regex("^ELBSecurityPolicy-", var.ssl_policy))',
+        message:
+          'ssl_policy must be an ELB security policy name, such as ELBSecurityPolicy-TLS13-1-2-Res-2021-06.',
+      },
+    ],
+  },
+  certificate_issuers: {
+    type: 'list(string)',
+    default: ['amazon.com'],
+    description:
+      'Certificate authorities allowed by CAA records on each DNS name; an empty list creates no CAA records.',
+    rules: [
+      {
+        expr: eachMatches('certificate_issuers', '^[a-z0-9.-]+\\.[a-z]{2,}$'),
+        message: 'certificate_issuers must list CA domain names, such as "amazon.com".',
+      },
+    ],
+  },
+  additional_certificate_arns: {
+    type: 'list(string)',
+    default: [],
+    description: 'Additional ACM certificate ARNs attached to the HTTPS listener (SNI).',
+    rules: [
+      {
+        expr: eachMatches(
+          'additional_certificate_arns',
+          '^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/.+$',
+        ),
+        message:
+          'additional_certificate_arns must list ACM certificate ARNs (arn:aws:acm:<region>:<account>:certificate/<id>).',
+      },
+    ],
+  },
+  enable_deletion_protection: {
+    type: 'bool',
+    default: false,
+    description: 'Enable deletion protection on the load balancer.',
+  },
+  enable_alb_access_logs: {
+    type: 'bool',
+    default: true,
+    description: 'Write load balancer access logs to a dedicated, encrypted S3 bucket.',
+  },
+  alb_logs_retention_days: {
+    type: 'number',
+    default: 365,
+    description: 'Days to keep load balancer access logs before S3 expires them.',
+    rules: [
+      {
+        expr: intInRange('alb_logs_retention_days', 1, 36500),
+        message: 'alb_logs_retention_days must be a whole number of days from 1 to 36500.',
+      },
+    ],
+  },
+  alb_logs_bucket_force_destroy: {
+    type: 'bool',
+    default: false,
+    description: 'Allow destroying the access-logs bucket while it still holds logs.',
+  },
+
+  // ---- backup -------------------------------------------------------------------------
+  backup_schedule: {
+    type: 'string',
+    default: 'cron(0 5 ? * * *)',
+    description: 'AWS Backup schedule (cron expression, UTC) of the daily backup.',
+    rules: [
+      {
+        expr: `can(regex(${JSON.stringify(CRON)}, var.backup_schedule))`,
+        message:
+          'backup_schedule must be an AWS cron expression with six fields, such as "cron(0 5 ? * * *)".',
+      },
+    ],
+  },
+  backup_retention_days: {
+    type: 'number',
+    default: 30,
+    description: 'Days to keep daily backups.',
+    rules: [
+      {
+        expr: intInRange('backup_retention_days', 1, 35040),
+        message: 'backup_retention_days must be a whole number of days from 1 to 35040.',
+      },
+    ],
+  },
+  enable_weekly_backup: {
+    type: 'bool',
+    default: false,
+    description: 'Add a weekly backup rule with its own, longer retention.',
+  },
+  weekly_backup_schedule: {
+    type: 'string',
+    default: 'cron(0 6 ? * 1 *)',
+    description: 'AWS Backup schedule (cron expression, UTC) of the weekly backup.',
+    rules: [
+      {
+        expr: `can(regex(${JSON.stringify(CRON)}, var.weekly_backup_schedule))`,
+        message:
+          'weekly_backup_schedule must be an AWS cron expression with six fields, such as "cron(0 6 ? * 1 *)".',
+      },
+    ],
+  },
+  weekly_backup_retention_days: {
+    type: 'number',
+    default: 90,
+    description: 'Days to keep weekly backups.',
+    rules: [
+      {
+        expr: intInRange('weekly_backup_retention_days', 1, 35040),
+        message: 'weekly_backup_retention_days must be a whole number of days from 1 to 35040.',
+      },
+    ],
+  },
+  backup_root_volume: {
+    type: 'bool',
+    default: false,
+    description: "Also back up the instance's root volume (selected by ARN, never by tag).",
+  },
+  backup_kms_key_id: {
+    type: 'string',
+    default: null,
+    description: 'KMS key ARN for the backup vault; null uses the AWS-managed key.',
+    rules: [
+      {
+        expr: nullOrMatches('backup_kms_key_id', KMS_KEY_ARN),
+        message:
+          'backup_kms_key_id must be null or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>).',
+      },
+    ],
+  },
+  backup_vault_force_destroy: {
+    type: 'bool',
+    default: false,
+    description: 'Allow destroying the backup vault while it still holds recovery points.',
+  },
+  enable_backup_alarms: {
+    type: 'bool',
+    default: true,
+    description: 'Alarm and notify on failed backup jobs.',
+  },
+
+  // ---- monitoring ---------------------------------------------------------------------
+  alarm_topic_arns: {
+    type: 'list(string)',
+    default: [],
+    description: 'Additional SNS topic ARNs every alarm notifies (PagerDuty, Slack, ...).',
+    rules: [
+      {
+        expr: eachMatches('alarm_topic_arns', '^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:.+$'),
+        message:
+          'alarm_topic_arns must list SNS topic ARNs (arn:aws:sns:<region>:<account>:<name>).',
+      },
+    ],
+  },
+  sns_topic_name: {
+    type: 'string',
+    default: null,
+    description: 'Name of the alarm SNS topic; null derives it from service_name and environment.',
+    rules: [
+      {
+        expr: nullOrMatches('sns_topic_name', '^[A-Za-z0-9_-]{1,256}$'),
+        message: 'sns_topic_name must be null or 1-256 letters, digits, hyphens and underscores.',
+      },
+    ],
+  },
+  create_dashboard: {
+    type: 'bool',
+    default: false,
+    description: 'Create a CloudWatch dashboard for the deployment.',
+  },
+  log_retention_days: {
+    type: 'number',
+    default: 365,
+    description: 'Retention of the CloudWatch log groups in days (0 = never expire).',
+    rules: [
+      {
+        expr: `contains([${LOG_RETENTION_DAYS.join(', ')}], var.log_retention_days)`,
+        message: `log_retention_days must be one of ${LOG_RETENTION_DAYS.join(', ')} (the values CloudWatch Logs accepts; 0 = never expire).`,
+      },
+    ],
+  },
+
+  // ---- access -------------------------------------------------------------------------
+  rds_security_group_ids: {
+    type: 'list(string)',
+    default: [],
+    description:
+      'Security groups of RDS instances PMM monitors; each gets ingress on 5432 and 3306 from the PMM instance.',
+    rules: [
+      {
+        expr: eachMatches('rds_security_group_ids', SG),
+        message: 'rds_security_group_ids must list security group IDs (sg-xxxxxxxx).',
+      },
+    ],
+  },
+  secret_readers: {
+    type: 'list(string)',
+    default: [],
+    description: 'IAM role ARNs allowed to read the PMM admin password secret.',
+    rules: [
+      {
+        expr: eachMatches('secret_readers', '^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$'),
+        message: 'secret_readers must list IAM role ARNs (arn:aws:iam::<account>:role/<name>).',
+      },
+    ],
+  },
+
+  // ---- reconciler ---------------------------------------------------------------------
+  monitored_asgs: {
+    type: MONITORED_ASG_TYPE,
+    default: [],
+    description:
+      'Auto Scaling Groups whose InService instances get pmm-client and a MySQL service; empty creates no reconciler. Objects: asg_name, service_type ("mysql"), port (default 3306), username, security_group_id, password_secret_arn (optional).',
+    rules: [
+      {
+        expr: 'alltrue([for a in var.monitored_asgs : contains(["mysql"], a.service_type)])',
+        message: 'monitored_asgs[*].service_type must be "mysql".',
+      },
+      {
+        expr: 'alltrue([for a in var.monitored_asgs : a.port == floor(a.port) && a.port >= 1 && a.port <= 65535])',
+        message: 'monitored_asgs[*].port must be a whole number from 1 to 65535.',
+      },
+      {
+        expr: 'alltrue([for a in var.monitored_asgs : can(regex("^[A-Za-z0-9._-]{1,255}$", a.asg_name))]) && length(var.monitored_asgs) == length(distinct([for a in var.monitored_asgs : a.asg_name]))',
+        message:
+          'monitored_asgs[*].asg_name must be distinct Auto Scaling Group names (letters, digits, ".", "_", "-").',
+      },
+      {
+        expr: 'alltrue([for a in var.monitored_asgs : can(regex("^[A-Za-z0-9_.@-]{1,32}$", a.username))])',
+        message: 'monitored_asgs[*].username must be a MySQL user name of 1-32 characters.',
+      },
+      {
+        expr: `alltrue([for a in var.monitored_asgs : can(regex(${JSON.stringify(SG)}, a.security_group_id))])`,
+        message: 'monitored_asgs[*].security_group_id must be a security group ID (sg-xxxxxxxx).',
+      },
+      {
+        expr: 'alltrue([for a in var.monitored_asgs : a.password_secret_arn == null ? true : can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", a.password_secret_arn))])',
+        message:
+          'monitored_asgs[*].password_secret_arn must be null or a Secrets Manager secret ARN.',
+      },
+    ],
+  },
+
+  tags: {
+    type: 'map(string)',
+    default: {},
+    description: 'Tags applied to every resource that takes tags.',
+  },
+} as const satisfies Record<string, VariableSpec>;
+
+export type ModuleVariableName = keyof typeof MODULE_VARIABLES;

@@ -1,0 +1,57 @@
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { RandomProvider } from '@cdktf/provider-random/lib/provider';
+import { LocalBackend, S3Backend, TerraformVariable } from 'cdktf';
+import { Construct } from 'constructs';
+import { PmmDeployment } from '../constructs/pmm-deployment';
+import {
+  declareModuleOutputs,
+  declareModuleVariables,
+  propsFromVariables,
+} from './module-interface';
+import { ReadableIdStack } from './readable-ids';
+import { BackendConfig, RootStackConfig } from './stack-config';
+
+/**
+ * The deployable stack (`cdktf deploy`, or `cdktf synth` + `terraform apply` in
+ * cdktf.out/stacks/pmm): the module interface plus providers and a backend.
+ */
+export class PmmRootStack extends ReadableIdStack {
+  public readonly pmm: PmmDeployment;
+
+  constructor(scope: Construct, id: string, config: RootStackConfig = {}) {
+    super(scope, id);
+    const region = new TerraformVariable(this, 'region', {
+      type: 'string',
+      description: 'AWS region; null uses AWS_REGION / AWS_DEFAULT_REGION or the profile.',
+      nullable: true,
+    });
+    region.addOverride('default', config.region ?? null);
+
+    const vars = declareModuleVariables(this, config.variables);
+    new AwsProvider(this, 'aws', {
+      region: region.stringValue,
+      defaultTags: [{ tags: vars.tags.value }],
+    });
+    new RandomProvider(this, 'random', {});
+    configureBackend(this, config.backend ?? { type: 'local' });
+
+    this.pmm = new PmmDeployment(this, 'pmm', propsFromVariables(vars));
+    declareModuleOutputs(this, this.pmm);
+  }
+}
+
+function configureBackend(stack: Construct, backend: BackendConfig): void {
+  if (backend.type === 's3') {
+    new S3Backend(stack, {
+      bucket: backend.bucket,
+      key: backend.key,
+      region: backend.region,
+      encrypt: backend.encrypt ?? true,
+      ...(backend.dynamodbTable ? { dynamodbTable: backend.dynamodbTable } : { useLockfile: true }),
+    });
+    return;
+  }
+  // Relative to cdktf.out/stacks/<stack>, where terraform runs: the state lives in the
+  // project root, survives re-synth and holds no machine-specific path.
+  new LocalBackend(stack, { path: backend.path ?? '../../../terraform.pmm.tfstate' });
+}
