@@ -1,0 +1,129 @@
+/**
+ * `npm run bench:synth`: wall time and peak RSS of synthesizing both stacks (a fresh node
+ * process per run, as `npm run synth` does), median of several runs; and the same stack
+ * with barrel imports (`@cdktf/provider-aws` package root) as the baseline the deep
+ * imports are measured against. Targets (2-core machine): < 1.5 s, < 200 MB, >= 5x faster
+ * than the barrel baseline.
+ */
+import { spawnSync } from 'node:child_process';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+
+const root = resolve(__dirname, '..');
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+
+interface Sample {
+  wallMs: number;
+  maxRssMiB: number;
+}
+
+function runOnce(projectDir: string): Sample {
+  const out = mkdtempSync(join(tmpdir(), 'pmm-bench-'));
+  const start = process.hrtime.bigint();
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join(projectDir, 'bench', 'synth-once.ts'), out],
+    {
+      cwd: projectDir,
+      encoding: 'utf8',
+      env: { ...process.env, CHECKPOINT_DISABLE: '1' },
+    },
+  );
+  const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
+  rmSync(out, { recursive: true, force: true });
+  if (r.status !== 0) throw new Error(`synth failed in ${projectDir}:\n${r.stderr}`);
+  const last = r.stdout.trim().split('\n').pop()!;
+  return { wallMs, maxRssMiB: (JSON.parse(last) as { maxRssKiB: number }).maxRssKiB / 1024 };
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function measure(projectDir: string, runs: number): Sample {
+  runOnce(projectDir); // warm the file cache
+  const samples = Array.from({ length: runs }, () => runOnce(projectDir));
+  return {
+    wallMs: median(samples.map((s) => s.wallMs)),
+    maxRssMiB: median(samples.map((s) => s.maxRssMiB)),
+  };
+}
+
+const camel = (file: string): string =>
+  file.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+/** A copy of the app's sources with every deep provider import turned into a barrel import. */
+function barrelCopy(): string {
+  const dir = join(root, '.cache', 'bench-barrel');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (const entry of [
+    'main.ts',
+    'stacks',
+    'constructs',
+    'templates',
+    'functions',
+    'bench',
+    'package.json',
+  ]) {
+    cpSync(join(root, entry), join(dir, entry), {
+      recursive: true,
+      filter: (src) => !relative(root, src).includes('node_modules'),
+    });
+  }
+  const rewrite = (file: string): void => {
+    const src = readFileSync(file, 'utf8');
+    const out = src.replace(
+      /import \{([^}]+)\} from '@cdktf\/provider-(aws|random)\/lib\/([a-z0-9-]+)';/g,
+      (_, names: string, pkg: string, mod: string) =>
+        `import { ${camel(mod)} as __${pkg}_${camel(mod)} } from '@cdktf/provider-${pkg}';\nconst {${names}} = __${pkg}_${camel(mod)};`,
+    );
+    writeFileSync(file, out);
+  };
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (p.endsWith('.ts')) rewrite(p);
+    }
+  };
+  walk(dir);
+  return dir;
+}
+
+const deep = measure(root, RUNS);
+const barrel = measure(barrelCopy(), Math.max(3, Math.ceil(RUNS / 2)));
+const speedup = barrel.wallMs / deep.wallMs;
+
+const row = (name: string, s: Sample): string =>
+  `| ${name.padEnd(22)} | ${s.wallMs.toFixed(0).padStart(8)} | ${s.maxRssMiB.toFixed(0).padStart(13)} |`;
+console.log(
+  `synth of both stacks, median of ${RUNS} runs (barrel: ${Math.max(3, Math.ceil(RUNS / 2))})`,
+);
+console.log('| imports                | wall (ms) | peak RSS (MiB) |');
+console.log('|------------------------|----------:|---------------:|');
+console.log(row('deep (this project)', deep));
+console.log(row('barrel (baseline)', barrel));
+console.log(`speedup over barrel: ${speedup.toFixed(1)}x`);
+
+const failures = [
+  deep.wallMs >= 1500 && `wall ${deep.wallMs.toFixed(0)} ms >= 1500 ms`,
+  deep.maxRssMiB >= 200 && `peak RSS ${deep.maxRssMiB.toFixed(0)} MiB >= 200 MiB`,
+  speedup < 5 && `speedup ${speedup.toFixed(1)}x < 5x`,
+].filter(Boolean);
+if (failures.length > 0) {
+  console.error(`targets missed: ${failures.join('; ')}`);
+  process.exit(1);
+}
+console.log('targets met: < 1500 ms, < 200 MiB, >= 5x');
