@@ -1,33 +1,173 @@
+import { BackupPlan } from '@cdktf/provider-aws/lib/backup-plan';
+import { BackupSelection } from '@cdktf/provider-aws/lib/backup-selection';
 import { BackupVault } from '@cdktf/provider-aws/lib/backup-vault';
+import { BackupVaultNotifications } from '@cdktf/provider-aws/lib/backup-vault-notifications';
+import { DataAwsIamPolicyDocument } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document';
+import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
+import { Fn, ListTerraformIterator, Token } from 'cdktf';
 import { Construct } from 'constructs';
-import { Flag } from './util/plan-time';
+import { countWhen, Flag } from './util/plan-time';
+import { requireInRange } from './util/validate';
 
 export interface BackupProps {
+  /** Prefix of resource names (`<service_name>-<environment>`). */
   readonly namePrefix: string;
+  /** ARN of the PMM data volume: always backed up. */
   readonly dataVolumeArn: string;
+  /** ARN of the instance's root EBS volume: backed up only when `backupRootVolume`. */
   readonly rootVolumeArn: string;
+  /** Also back up the root volume (plan-time switch). */
   readonly backupRootVolume: Flag;
+  /** Daily rule schedule (AWS Backup cron expression, UTC). */
   readonly schedule: string;
+  /** Days the daily recovery points are kept. */
   readonly retentionDays: number;
+  /** Add the weekly rule (plan-time switch). */
   readonly enableWeeklyBackup: Flag;
+  /** Weekly rule schedule (AWS Backup cron expression, UTC). */
   readonly weeklySchedule: string;
+  /** Days the weekly recovery points are kept. */
   readonly weeklyRetentionDays: number;
-  /** @default - the AWS-managed backup key */
+  /** @default - the AWS-managed backup key (null does the same) */
   readonly kmsKeyArn?: string;
+  /** Let `terraform destroy` delete the vault with its recovery points. */
   readonly forceDestroy: Flag;
+  /** SNS topic that receives the vault's job notifications. */
   readonly notificationTopicArn: string;
+  /** Send backup and restore job notifications to the topic (plan-time switch). */
   readonly enableFailureNotifications: Flag;
+  /**
+   * Minutes after the scheduled time within which a job must start, else it is EXPIRED.
+   * @default 60
+   */
+  readonly startWindowMinutes?: number;
+  /**
+   * Minutes after the start within which a job must complete, else it is aborted.
+   * @default 720
+   */
+  readonly completionWindowMinutes?: number;
 }
 
-/** AWS Backup vault, plan and selection (issue #5 fills this in). */
+/** Job-end events of a vault. BACKUP_JOB_FAILED and friends are deprecated and never sent. */
+export const VAULT_NOTIFICATION_EVENTS = ['BACKUP_JOB_COMPLETED', 'RESTORE_JOB_COMPLETED'];
+
+const MANAGED_POLICIES = {
+  backup: 'AWSBackupServiceRolePolicyForBackup',
+  restores: 'AWSBackupServiceRolePolicyForRestores',
+} as const;
+
+/**
+ * A dedicated AWS Backup vault, plan and selection for one PMM deployment. The selection names
+ * this deployment's volumes by ARN (never an account-wide tag), and the weekly rule exists
+ * only when `enableWeeklyBackup` is true at plan time.
+ */
 export class BackupPlanConstruct extends Construct {
   public readonly vaultName: string;
+  public readonly vaultArn: string;
   public readonly roleArn: string;
+  public readonly planId: string;
 
   constructor(scope: Construct, id: string, props: BackupProps) {
     super(scope, id);
-    const vault = new BackupVault(this, 'vault', { name: `${props.namePrefix}-backup` });
+    requireInRange('BackupPlanConstruct', 'retentionDays', props.retentionDays, 1, 35040);
+    requireInRange(
+      'BackupPlanConstruct',
+      'weeklyRetentionDays',
+      props.weeklyRetentionDays,
+      1,
+      35040,
+    );
+    const startWindowMinutes = props.startWindowMinutes ?? 60;
+    const completionWindowMinutes = props.completionWindowMinutes ?? 720;
+    requireInRange('BackupPlanConstruct', 'startWindowMinutes', startWindowMinutes, 60, 43200);
+    requireInRange(
+      'BackupPlanConstruct',
+      'completionWindowMinutes',
+      completionWindowMinutes,
+      startWindowMinutes + 60,
+      100800,
+    );
+
+    const partition = new DataAwsPartition(this, 'partition');
+
+    const vault = new BackupVault(this, 'vault', {
+      name: `${props.namePrefix}-backup`,
+      kmsKeyArn: props.kmsKeyArn,
+      forceDestroy: props.forceDestroy,
+    });
+
+    const assume = new DataAwsIamPolicyDocument(this, 'assume_role', {
+      statement: [
+        {
+          actions: ['sts:AssumeRole'],
+          principals: [{ type: 'Service', identifiers: ['backup.amazonaws.com'] }],
+        },
+      ],
+    });
+    const role = new IamRole(this, 'role', {
+      name: `${props.namePrefix}-backup`,
+      description: `AWS Backup for ${props.namePrefix}`,
+      assumeRolePolicy: assume.json,
+    });
+    for (const [key, policy] of Object.entries(MANAGED_POLICIES)) {
+      new IamRolePolicyAttachment(this, `role_${key}`, {
+        role: role.name,
+        policyArn: `arn:${partition.partition}:iam::aws:policy/service-role/${policy}`,
+      });
+    }
+
+    // The daily rule always; the weekly rule only when the switch is on at plan time.
+    const rule = (name: string, schedule: string, retentionDays: number) => ({
+      rule_name: name,
+      schedule,
+      delete_after: retentionDays,
+    });
+    const rules = Fn.concat([
+      [rule('daily', props.schedule, props.retentionDays)],
+      Fn.conditional(
+        props.enableWeeklyBackup,
+        [rule('weekly', props.weeklySchedule, props.weeklyRetentionDays)],
+        [],
+      ),
+    ]);
+    const ruleIterator = new ListTerraformIterator(rules);
+    const plan = new BackupPlan(this, 'plan', {
+      name: `${props.namePrefix}-backup`,
+      rule: ruleIterator.dynamic({
+        rule_name: ruleIterator.getString('rule_name'),
+        target_vault_name: vault.name,
+        schedule: ruleIterator.getString('schedule'),
+        start_window: startWindowMinutes,
+        completion_window: completionWindowMinutes,
+        recovery_point_tags: { Name: `${props.namePrefix}-backup` },
+        lifecycle: { delete_after: ruleIterator.getNumber('delete_after') },
+      }),
+    });
+
+    new BackupSelection(this, 'selection', {
+      name: `${props.namePrefix}-volumes`,
+      planId: plan.id,
+      iamRoleArn: role.arn,
+      resources: Token.asList(
+        Fn.concat([
+          [props.dataVolumeArn],
+          Fn.conditional(props.backupRootVolume, [props.rootVolumeArn], []),
+        ]),
+      ),
+    });
+
+    new BackupVaultNotifications(this, 'notifications', {
+      count: countWhen(props.enableFailureNotifications),
+      backupVaultName: vault.name,
+      snsTopicArn: props.notificationTopicArn,
+      backupVaultEvents: VAULT_NOTIFICATION_EVENTS,
+    });
+
     this.vaultName = vault.name;
-    this.roleArn = '';
+    this.vaultArn = vault.arn;
+    this.roleArn = role.arn;
+    this.planId = plan.id;
   }
 }
