@@ -1,15 +1,35 @@
 import { DataAwsSubnet } from '@cdktf/provider-aws/lib/data-aws-subnet';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
-import { Fn, IResolvable, Token } from 'cdktf';
+import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
+import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
+import { Fn, IResolvable, TerraformIterator, Token } from 'cdktf';
 import { Construct } from 'constructs';
+import { countWhenSet } from './util/plan-time';
+import { requireNonEmpty } from './util/validate';
+
+/** Ports of the traffic this construct allows; shared with the tests and docs. */
+export const PORTS = {
+  http: 80,
+  https: 443,
+  ssh: 22,
+  postgresql: 5432,
+  mysql: 3306,
+} as const;
 
 export interface NetworkProps {
+  /** `<service_name>-<environment>`: prefixes security group names. */
   readonly namePrefix: string;
+  /** Public subnets of the ALB (only their VPC matters here). */
   readonly publicSubnetIds: string[];
+  /** Private subnets; the instance goes in the first, whose VPC is the deployment's VPC. */
   readonly privateSubnetIds: string[];
-  /** CIDR blocks allowed to reach the ALB on 443/80. */
+  /** CIDR blocks allowed to reach the ALB on 443 and 80 (one rule per block and port). */
   readonly allowedCidrBlocks: string[];
-  /** @default - no SSH ingress */
+  /**
+   * CIDR block allowed to SSH (22) to the instance. A Terraform expression that may be
+   * null (the module variable) switches the rule at plan time.
+   * @default - no SSH ingress
+   */
   readonly adminCidrBlock?: string;
   /** RDS security groups that get 5432/3306 ingress from the instance. */
   readonly rdsSecurityGroupIds: string[];
@@ -17,7 +37,13 @@ export interface NetworkProps {
   readonly monitoredAsgs: IResolvable | object[];
 }
 
-/** VPC lookup and the ALB and instance security groups (issue #4 fills this in). */
+/**
+ * The VPC (looked up from the first private subnet) and the security groups of the design
+ * document's "Network Security" table. Every rule is its own
+ * `aws_vpc_security_group_{ingress,egress}_rule` with a description; lists become
+ * `for_each` keyed by values known at plan time (CIDR blocks, security group IDs, ASG
+ * names). The reconciler adds its own Lambda rule to the instance group.
+ */
 export class Network extends Construct {
   public readonly vpcId: string;
   public readonly instanceSubnetId: string;
@@ -27,19 +53,125 @@ export class Network extends Construct {
 
   constructor(scope: Construct, id: string, props: NetworkProps) {
     super(scope, id);
+    requireNonEmpty('Network', 'privateSubnetIds', props.privateSubnetIds);
+    requireNonEmpty('Network', 'allowedCidrBlocks', props.allowedCidrBlocks);
+
     this.instanceSubnetId = Token.asString(Fn.element(props.privateSubnetIds, 0));
     const subnet = new DataAwsSubnet(this, 'instance_subnet', { id: this.instanceSubnetId });
     this.vpcId = subnet.vpcId;
     this.instanceAvailabilityZone = subnet.availabilityZone;
+
+    // Groups without inline rules: rules are separate resources, so the ALB <-> instance
+    // references form no cycle and changing a rule never replaces a group.
     const albSg = new SecurityGroup(this, 'alb', {
       namePrefix: `${props.namePrefix}-alb-`,
+      description: 'PMM load balancer: HTTPS/HTTP from allowed CIDR blocks, HTTP to the instance',
       vpcId: this.vpcId,
+      tags: { Name: `${props.namePrefix}-alb` },
+      lifecycle: { createBeforeDestroy: true },
     });
     const instanceSg = new SecurityGroup(this, 'instance', {
       namePrefix: `${props.namePrefix}-instance-`,
+      description: 'PMM server instance: HTTP from the load balancer, gRPC from pmm-agents',
       vpcId: this.vpcId,
+      tags: { Name: `${props.namePrefix}-instance` },
+      lifecycle: { createBeforeDestroy: true },
     });
     this.albSecurityGroupId = albSg.id;
     this.instanceSecurityGroupId = instanceSg.id;
+
+    // ---- ALB: in 443 and 80 from each allowed CIDR block; out only to the instance on 80.
+    const allowed = TerraformIterator.fromList(props.allowedCidrBlocks);
+    for (const [ruleId, port, what] of [
+      ['alb_https_in', PORTS.https, 'HTTPS'],
+      ['alb_http_in', PORTS.http, 'HTTP (redirected to HTTPS)'],
+    ] as const) {
+      new VpcSecurityGroupIngressRule(this, ruleId, {
+        forEach: allowed,
+        securityGroupId: albSg.id,
+        description: `${what} from allowed CIDR block ${allowed.value}`,
+        ipProtocol: 'tcp',
+        fromPort: port,
+        toPort: port,
+        cidrIpv4: Token.asString(allowed.value),
+        tags: { Name: `${props.namePrefix}-alb-${port}-in` },
+      });
+    }
+    new VpcSecurityGroupEgressRule(this, 'alb_to_instance_http', {
+      securityGroupId: albSg.id,
+      description: 'HTTP to the PMM instance (target group)',
+      ipProtocol: 'tcp',
+      fromPort: PORTS.http,
+      toPort: PORTS.http,
+      referencedSecurityGroupId: instanceSg.id,
+      tags: { Name: `${props.namePrefix}-alb-to-instance` },
+    });
+
+    // ---- Instance.
+    new VpcSecurityGroupIngressRule(this, 'instance_http_from_alb', {
+      securityGroupId: instanceSg.id,
+      description: 'HTTP from the load balancer',
+      ipProtocol: 'tcp',
+      fromPort: PORTS.http,
+      toPort: PORTS.http,
+      referencedSecurityGroupId: albSg.id,
+      tags: { Name: `${props.namePrefix}-instance-http-from-alb` },
+    });
+    if (props.adminCidrBlock !== undefined) {
+      new VpcSecurityGroupIngressRule(this, 'instance_ssh_from_admin', {
+        count: countWhenSet(props.adminCidrBlock),
+        securityGroupId: instanceSg.id,
+        description: 'SSH from the admin CIDR block',
+        ipProtocol: 'tcp',
+        fromPort: PORTS.ssh,
+        toPort: PORTS.ssh,
+        cidrIpv4: props.adminCidrBlock,
+        tags: { Name: `${props.namePrefix}-instance-ssh-from-admin` },
+      });
+    }
+    // Keyed by ASG name (known at plan time, distinct by the variable's validation).
+    const asgs = TerraformIterator.fromComplexList(props.monitoredAsgs as IResolvable, 'asg_name');
+    new VpcSecurityGroupIngressRule(this, 'instance_grpc_from_asg', {
+      forEach: asgs,
+      securityGroupId: instanceSg.id,
+      description: `pmm-agent gRPC (HTTPS, bypasses the ALB) from monitored ASG ${asgs.key}`,
+      ipProtocol: 'tcp',
+      fromPort: PORTS.https,
+      toPort: PORTS.https,
+      referencedSecurityGroupId: asgs.getString('security_group_id'),
+      tags: { Name: `${props.namePrefix}-instance-grpc-from-${asgs.key}` },
+    });
+    new VpcSecurityGroupEgressRule(this, 'instance_all_out_ipv4', {
+      securityGroupId: instanceSg.id,
+      description: 'All IPv4 traffic out (image pulls, AWS APIs, monitored databases)',
+      ipProtocol: '-1',
+      cidrIpv4: '0.0.0.0/0',
+      tags: { Name: `${props.namePrefix}-instance-all-out-ipv4` },
+    });
+    new VpcSecurityGroupEgressRule(this, 'instance_all_out_ipv6', {
+      securityGroupId: instanceSg.id,
+      description: 'All IPv6 traffic out (dual-stack subnets)',
+      ipProtocol: '-1',
+      cidrIpv6: '::/0',
+      tags: { Name: `${props.namePrefix}-instance-all-out-ipv6` },
+    });
+
+    // ---- RDS: PostgreSQL and MySQL in from the instance, on each given RDS group.
+    const rds = TerraformIterator.fromList(props.rdsSecurityGroupIds);
+    for (const [ruleId, port, engine] of [
+      ['rds_postgresql_from_instance', PORTS.postgresql, 'PostgreSQL'],
+      ['rds_mysql_from_instance', PORTS.mysql, 'MySQL'],
+    ] as const) {
+      new VpcSecurityGroupIngressRule(this, ruleId, {
+        forEach: rds,
+        securityGroupId: Token.asString(rds.value),
+        description: `${engine} from the PMM server instance (monitoring)`,
+        ipProtocol: 'tcp',
+        fromPort: port,
+        toPort: port,
+        referencedSecurityGroupId: instanceSg.id,
+        tags: { Name: `${props.namePrefix}-pmm-${engine.toLowerCase()}` },
+      });
+    }
   }
 }

@@ -1,4 +1,13 @@
-import { Fn, IResolvable, Op, Token } from 'cdktf';
+import {
+  Fn,
+  IResolvable,
+  Op,
+  propertyAccess,
+  ref,
+  TerraformElement,
+  Token,
+  Tokenization,
+} from 'cdktf';
 
 /**
  * A switch that may be a literal (construct used from TypeScript) or a Terraform
@@ -20,7 +29,15 @@ export function countWhenSet(value: string | undefined): number {
 
 /** `count` for a resource that exists only when `list` has at least one element. */
 export function countWhenNotEmpty(list: unknown): number {
-  return Token.asNumber(Fn.conditional(Op.gt(Fn.lengthOf(list), 0), 1, 0));
+  return Token.asNumber(Fn.conditional(isNotEmpty(list), 1, 0));
+}
+
+/**
+ * `length(list) >= 1`. (Not `Op.gt(length, 0)`: cdktf 0.21 drops a right operand of 0 and
+ * renders `length(x) > undefined`.)
+ */
+export function isNotEmpty(list: unknown): IResolvable {
+  return Op.gte(Fn.lengthOf(list), 1);
 }
 
 /** `count` for a resource that exists only when both switches are on. */
@@ -37,8 +54,28 @@ export function valueOrNull<T>(flag: Flag, value: T): T {
 
 /**
  * The attribute of the single instance of a counted resource, or null when count is 0:
- * `one(resource[*].attribute)`.
+ * `one(resource[*].attribute)`. Pass `\`\${resource.fqn}[*].attribute\``.
+ *
+ * (A string built from `fqn` must not go into `Fn.one` as is: cdktf would quote it and
+ * render `one("${aws_x.y}[*].attribute")`, a template string, not a splat. The reference
+ * and the literal splat are therefore joined into one reference here.)
  */
 export function oneOf(splatExpression: string): string {
+  const fragments = Tokenization.reverseString(splatExpression);
+  const reference = fragments.firstToken as { identifier?: unknown } | undefined;
+  const suffix = fragments.literals[0] as unknown;
+  if (
+    fragments.length === 2 &&
+    typeof reference?.identifier === 'string' &&
+    typeof suffix === 'string' &&
+    suffix.startsWith('[*]')
+  ) {
+    return Token.asString(Fn.one(ref(`${reference.identifier}${suffix}`)));
+  }
   return Token.asString(Fn.one(splatExpression));
+}
+
+/** `one(element[*].attribute)`: an attribute of a counted resource or data source, or null. */
+export function oneAttribute(element: TerraformElement, attribute: string): string {
+  return Token.asString(Fn.one(propertyAccess(element, ['*', attribute])));
 }
