@@ -27,6 +27,10 @@ describe('module stack', () => {
     );
   });
 
+  it('never renders a JavaScript value Terraform cannot read (undefined, NaN, [object Object])', () => {
+    expect(JSON.stringify(tf)).not.toMatch(/\bundefined\b|\bNaN\b|\[object Object\]/);
+  });
+
   it('uses readable, hash-free Terraform addresses', () => {
     for (const [type, byName] of Object.entries(tf.resource as Record<string, object>)) {
       for (const name of Object.keys(byName)) {
