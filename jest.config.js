@@ -11,6 +11,8 @@ module.exports = {
   transformIgnorePatterns: [
     '/node_modules/(?!(got|@sindresorhus|@szmarczak|cacheable-lookup|cacheable-request|decompress-response|form-data-encoder|http2-wrapper|lowercase-keys|mimic-response|normalize-url|p-cancelable|responselike|keyv|quick-lru|resolve-alpn|byte-counter|chunk-data|type-fest)/)',
   ],
+  // Builds the reconciler Lambda zip that the stacks reference as an asset.
+  globalSetup: '<rootDir>/__tests__/functions/global-setup.ts',
   maxWorkers: '50%',
   testTimeout: 60000,
 };
