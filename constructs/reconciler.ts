@@ -37,6 +37,16 @@ export const RECONCILER_ZIP = resolve(
   '../functions/asg-reconciler/dist/asg-reconciler.zip',
 );
 
+/** Throws a clear error when the Lambda zip has not been built. */
+export function requireBundle(zipPath: string): void {
+  if (!existsSync(zipPath)) {
+    throw new Error(
+      `AsgReconciler: the Lambda bundle ${zipPath} is missing. ` +
+        'Run `npm run build:lambda` (npm run synth does it for you) and synthesize again.',
+    );
+  }
+}
+
 export interface AsgReconcilerProps {
   /** Prefix of every resource name. */
   readonly namePrefix: string;
@@ -85,12 +95,7 @@ export class AsgReconciler extends Construct {
     super(scope, id);
     const timeoutSeconds = props.timeoutSeconds ?? 300;
     requireInRange('AsgReconciler', 'timeoutSeconds', timeoutSeconds, 60, 900);
-    if (!existsSync(RECONCILER_ZIP)) {
-      throw new Error(
-        `AsgReconciler: the Lambda bundle ${RECONCILER_ZIP} is missing. ` +
-          'Run `npm run build:lambda` (npm run synth does it for you) and synthesize again.',
-      );
-    }
+    requireBundle(RECONCILER_ZIP);
 
     const count = countWhenNotEmpty(props.monitoredAsgs);
     this.enabled = Op.gte(Fn.lengthOf(props.monitoredAsgs), 1);
