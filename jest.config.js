@@ -9,8 +9,10 @@ module.exports = {
   },
   // got 14 and its helpers are ESM-only: let swc turn them into CommonJS for jest.
   transformIgnorePatterns: [
-    '/node_modules/(?!(got|@sindresorhus|@szmarczak|cacheable-lookup|cacheable-request|decompress-response|form-data-encoder|http2-wrapper|lowercase-keys|mimic-response|normalize-url|p-cancelable|responselike|keyv|quick-lru|resolve-alpn|byte-counter|chunk-data|type-fest)/)',
+    '/node_modules/(?!(got|@sindresorhus|@szmarczak|@sec-ant|@keyv|cacheable-lookup|cacheable-request|decompress-response|form-data-encoder|get-stream|http2-wrapper|is-stream|lowercase-keys|mimic-response|normalize-url|p-cancelable|responselike|keyv|quick-lru|resolve-alpn|byte-counter|chunk-data|type-fest)/)',
   ],
+  // Builds the reconciler Lambda zip that the stacks reference as an asset.
+  globalSetup: '<rootDir>/__tests__/functions/global-setup.ts',
   maxWorkers: '50%',
   testTimeout: 60000,
 };

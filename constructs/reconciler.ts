@@ -1,33 +1,279 @@
-import { IResolvable } from 'cdktf';
+import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
+import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target';
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
+import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
+import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
+import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
+import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
+import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
+import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
+import {
+  AssetType,
+  Fn,
+  IResolvable,
+  ITerraformDependable,
+  Op,
+  propertyAccess,
+  TerraformAsset,
+  Token,
+} from 'cdktf';
 import { Construct } from 'constructs';
-import { Flag } from './util/plan-time';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { countWhenNotEmpty, Flag } from './util/plan-time';
+import { requireInRange } from './util/validate';
+
+/** `one(resource[*].attribute)`: the attribute of a counted resource, or null without it. */
+function single(resource: ITerraformDependable, attribute: string): string {
+  return Token.asString(Fn.one(propertyAccess(resource, ['*', attribute])));
+}
+
+/** The zip `npm run build:lambda` writes (functions/asg-reconciler/build.ts). */
+export const RECONCILER_ZIP = resolve(
+  __dirname,
+  '../functions/asg-reconciler/dist/asg-reconciler.zip',
+);
+
+/** Throws a clear error when the Lambda zip has not been built. */
+export function requireBundle(zipPath: string): void {
+  if (!existsSync(zipPath)) {
+    throw new Error(
+      `AsgReconciler: the Lambda bundle ${zipPath} is missing. ` +
+        'Run `npm run build:lambda` (npm run synth does it for you) and synthesize again.',
+    );
+  }
+}
 
 export interface AsgReconcilerProps {
+  /** Prefix of every resource name. */
   readonly namePrefix: string;
   /** Terraform-shaped `monitored_asgs`; empty creates nothing. */
   readonly monitoredAsgs: IResolvable | object[];
+  /** VPC of the PMM instance (the Lambda's security group lives there). */
   readonly vpcId: string;
+  /** Private subnets (with a NAT route or VPC endpoints for the AWS APIs) for the Lambda. */
   readonly subnetIds: string[];
+  /** Security group of the PMM instance; gets port 80 ingress from the Lambda. */
   readonly pmmInstanceSecurityGroupId: string;
+  /** Private IP of the PMM instance (API on 80, agents on 443). */
   readonly pmmPrivateIp: string;
+  /** Secrets Manager ARN of the PMM admin password. */
   readonly adminSecretArn: string;
+  /** Retention of the Lambda's log group. */
   readonly logRetentionDays: number;
+  /**
+   * Lambda timeout; polling of install commands stops 30 s before it.
+   * @default 300
+   */
+  readonly timeoutSeconds?: number;
+  /**
+   * How often the reconciler runs.
+   * @default 'rate(5 minutes)'
+   */
+  readonly scheduleExpression?: string;
 }
 
-/** The optional ASG reconciler Lambda (issue #6 fills this in). */
+/**
+ * The optional ASG reconciler: a scheduled Lambda that enrols InService instances of the
+ * monitored Auto Scaling Groups in PMM (through SSM) and retires the PMM nodes of instances
+ * that left. Every resource exists only when `monitoredAsgs` is non-empty (plan-time count).
+ */
 export class AsgReconciler extends Construct {
   /** True when `monitoredAsgs` is non-empty (a plan-time expression). */
   public readonly enabled: Flag;
   /** null when not created. */
   public readonly functionName: string;
+  /** null when not created. */
   public readonly functionArn: string;
+  /** null when not created. */
   public readonly roleArn: string;
 
-  constructor(scope: Construct, id: string, _props: AsgReconcilerProps) {
+  constructor(scope: Construct, id: string, props: AsgReconcilerProps) {
     super(scope, id);
-    this.enabled = false;
-    this.functionName = '';
-    this.functionArn = '';
-    this.roleArn = '';
+    const timeoutSeconds = props.timeoutSeconds ?? 300;
+    requireInRange('AsgReconciler', 'timeoutSeconds', timeoutSeconds, 60, 900);
+    requireBundle(RECONCILER_ZIP);
+
+    const count = countWhenNotEmpty(props.monitoredAsgs);
+    this.enabled = Op.gte(Fn.lengthOf(props.monitoredAsgs), 1);
+    const name = `${props.namePrefix}-asg-reconciler`;
+    const asgNames = propertyAccess(props.monitoredAsgs, ['*', 'asg_name']);
+
+    const partition = new DataAwsPartition(this, 'partition', { count });
+    const partitionName = single(partition, 'partition');
+
+    // ---- network: its own SG; 80 to the PMM instance, 443 to the AWS APIs ----
+    const sg = new SecurityGroup(this, 'security_group', {
+      count,
+      namePrefix: `${name}-`,
+      description: 'PMM ASG reconciler Lambda',
+      vpcId: props.vpcId,
+      tags: { Name: name },
+      lifecycle: { createBeforeDestroy: true },
+    });
+    const sgId = single(sg, 'id');
+    new VpcSecurityGroupEgressRule(this, 'egress_pmm_api', {
+      count,
+      securityGroupId: sgId,
+      description: 'PMM HTTP API on the PMM instance',
+      ipProtocol: 'tcp',
+      fromPort: 80,
+      toPort: 80,
+      referencedSecurityGroupId: props.pmmInstanceSecurityGroupId,
+    });
+    new VpcSecurityGroupEgressRule(this, 'egress_aws_apis', {
+      count,
+      securityGroupId: sgId,
+      description: 'AWS APIs (Auto Scaling, EC2, SSM, Secrets Manager) via NAT or endpoints',
+      ipProtocol: 'tcp',
+      fromPort: 443,
+      toPort: 443,
+      cidrIpv4: '0.0.0.0/0',
+    });
+    new VpcSecurityGroupIngressRule(this, 'pmm_ingress_from_lambda', {
+      count,
+      securityGroupId: props.pmmInstanceSecurityGroupId,
+      description: 'PMM HTTP API from the ASG reconciler Lambda',
+      ipProtocol: 'tcp',
+      fromPort: 80,
+      toPort: 80,
+      referencedSecurityGroupId: sgId,
+    });
+
+    // ---- IAM: exactly what the function calls ----
+    const role = new IamRole(this, 'role', {
+      count,
+      namePrefix: `${props.namePrefix}-reconciler-`,
+      description: 'PMM ASG reconciler Lambda',
+      assumeRolePolicy: Fn.jsonencode({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Service: 'lambda.amazonaws.com' },
+            Action: 'sts:AssumeRole',
+          },
+        ],
+      }),
+    });
+    const roleName = single(role, 'name');
+    const vpcAccess = new IamRolePolicyAttachment(this, 'vpc_access', {
+      count,
+      role: roleName,
+      policyArn: `arn:${partitionName}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole`,
+    });
+    const policy = new IamRolePolicy(this, 'policy', {
+      count,
+      name: 'asg-reconciler',
+      role: roleName,
+      policy: Fn.jsonencode({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'DiscoverInstances',
+            Effect: 'Allow',
+            // Neither action supports resource-level permissions.
+            Action: ['autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeInstances'],
+            Resource: '*',
+          },
+          {
+            Sid: 'RunInstallDocument',
+            Effect: 'Allow',
+            Action: 'ssm:SendCommand',
+            Resource: `arn:${partitionName}:ssm:*::document/AWS-RunShellScript`,
+          },
+          {
+            Sid: 'OnMonitoredAsgInstancesOnly',
+            Effect: 'Allow',
+            Action: 'ssm:SendCommand',
+            Resource: `arn:${partitionName}:ec2:*:*:instance/*`,
+            Condition: {
+              StringEquals: { 'ssm:resourceTag/aws:autoscaling:groupName': asgNames },
+            },
+          },
+          {
+            Sid: 'ReadInstallResults',
+            Effect: 'Allow',
+            Action: 'ssm:GetCommandInvocation',
+            Resource: '*',
+          },
+          {
+            Sid: 'ReadPmmAdminPassword',
+            Effect: 'Allow',
+            Action: 'secretsmanager:GetSecretValue',
+            Resource: props.adminSecretArn,
+          },
+        ],
+      }),
+    });
+
+    // ---- logs, function, schedule ----
+    const logGroup = new CloudwatchLogGroup(this, 'log_group', {
+      count,
+      name: `/aws/lambda/${name}`,
+      retentionInDays: props.logRetentionDays,
+      tags: { Name: name },
+    });
+
+    const bundle = new TerraformAsset(this, 'bundle', {
+      path: RECONCILER_ZIP,
+      type: AssetType.FILE,
+    });
+    // Module-relative so the module works wherever it is copied (path.module is "." in a root).
+    const zipPath = `\${path.module}/${bundle.path}`;
+    const fn = new LambdaFunction(this, 'function', {
+      count,
+      functionName: name,
+      description: 'Enrols monitored ASG instances in PMM and retires the ones that left',
+      role: single(role, 'arn'),
+      runtime: 'nodejs22.x',
+      handler: 'index.handler',
+      filename: zipPath,
+      sourceCodeHash: `\${filebase64sha256("${zipPath}")}`,
+      timeout: timeoutSeconds,
+      memorySize: 256,
+      reservedConcurrentExecutions: 1,
+      vpcConfig: { subnetIds: props.subnetIds, securityGroupIds: [sgId] },
+      environment: {
+        variables: {
+          MONITORED_ASGS: Fn.jsonencode(props.monitoredAsgs),
+          PMM_SERVER_ADDRESS: props.pmmPrivateIp,
+          PMM_ADMIN_SECRET_ARN: props.adminSecretArn,
+          NODE_OPTIONS: '--enable-source-maps',
+        },
+      },
+      tags: { Name: name },
+      dependsOn: [logGroup, vpcAccess, policy],
+    });
+    const fnArn = single(fn, 'arn');
+
+    const rule = new CloudwatchEventRule(this, 'schedule', {
+      count,
+      name,
+      description: 'Runs the PMM ASG reconciler',
+      scheduleExpression: props.scheduleExpression ?? 'rate(5 minutes)',
+      tags: { Name: name },
+    });
+    new CloudwatchEventTarget(this, 'schedule_target', {
+      count,
+      rule: single(rule, 'name'),
+      targetId: 'asg-reconciler',
+      arn: fnArn,
+    });
+    new LambdaPermission(this, 'schedule_permission', {
+      count,
+      statementId: 'AllowEventBridgeSchedule',
+      action: 'lambda:InvokeFunction',
+      functionName: single(fn, 'function_name'),
+      principal: 'events.amazonaws.com',
+      sourceArn: single(rule, 'arn'),
+    });
+
+    this.functionName = single(fn, 'function_name');
+    this.functionArn = fnArn;
+    this.roleArn = single(role, 'arn');
   }
 }

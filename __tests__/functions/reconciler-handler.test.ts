@@ -1,0 +1,311 @@
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { ReconcilerConfig } from '../../functions/asg-reconciler/src/config';
+import { reconcile, ReconcileError, Summary } from '../../functions/asg-reconciler/src/reconcile';
+import { FakePmm } from '../../functions/asg-reconciler/testing/fake-pmm';
+
+const PASSWORD = 'admin-Pa55-never-logged';
+const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-admin-AbCdEf';
+
+function named(e: string, message = e): Error {
+  const err = new Error(message);
+  err.name = e;
+  return err;
+}
+
+describe('reconciler handler against a real PMM HTTP server', () => {
+  let pmm: FakePmm;
+  let baseUrl: string;
+  const asgMock = mockClient(AutoScalingClient);
+  const ec2Mock = mockClient(EC2Client);
+  const ssmMock = mockClient(SSMClient);
+  const smMock = mockClient(SecretsManagerClient);
+  let logs: Record<string, unknown>[];
+
+  beforeEach(async () => {
+    pmm = new FakePmm(PASSWORD);
+    baseUrl = await pmm.start();
+    logs = [];
+    for (const m of [asgMock, ec2Mock, ssmMock, smMock]) m.reset();
+    smMock.on(GetSecretValueCommand).resolves({ SecretString: PASSWORD });
+    let n = 0;
+    ssmMock
+      .on(SendCommandCommand)
+      .callsFake(async () => ({ Command: { CommandId: `cmd-${++n}` } }));
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', ResponseCode: 0 });
+  });
+  afterEach(() => pmm.stop());
+
+  /** ASGs: name -> [instanceId, lifecycleState][]; instance i gets IP 10.0.<a>.<b>. */
+  function givenAsgs(groups: Record<string, [string, string][]>): void {
+    asgMock.on(DescribeAutoScalingGroupsCommand).callsFake(async (input) => ({
+      AutoScalingGroups: (input.AutoScalingGroupNames as string[])
+        .filter((name) => groups[name])
+        .map((name) => ({
+          AutoScalingGroupName: name,
+          Instances: groups[name].map(([id, state]) => ({ InstanceId: id, LifecycleState: state })),
+        })),
+    }));
+    ec2Mock.on(DescribeInstancesCommand).callsFake(async (input) => ({
+      Reservations: [
+        {
+          Instances: (input.InstanceIds as string[]).map((id) => ({
+            InstanceId: id,
+            PrivateIpAddress: ip(id),
+            PrivateDnsName: `${host(id)}.eu-west-1.compute.internal`,
+            LaunchTime: new Date(Date.now() - 3_600_000),
+          })),
+        },
+      ],
+    }));
+  }
+  const num = (id: string) => parseInt(id.replace(/\D/g, ''), 10);
+  const ip = (id: string) => `10.0.${Math.floor(num(id) / 250)}.${(num(id) % 250) + 1}`;
+  const host = (id: string) => `ip-${ip(id).replace(/\./g, '-')}`;
+
+  function config(asgNames: string[]): ReconcilerConfig {
+    return {
+      asgs: asgNames.map((asgName) => ({
+        asgName,
+        serviceType: 'mysql',
+        port: 3306,
+        username: 'pmm',
+        passwordSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-XyZ',
+      })),
+      pmmServerAddress: '10.0.0.5',
+      pmmApiUrl: baseUrl,
+      adminSecretArn: SECRET_ARN,
+    };
+  }
+
+  async function run(asgNames: string[], pmmTimeoutMs = 500): Promise<Summary> {
+    return reconcile({
+      config: config(asgNames),
+      clients: {
+        autoScaling: new AutoScalingClient({ region: 'eu-west-1' }),
+        ec2: new EC2Client({ region: 'eu-west-1' }),
+        ssm: new SSMClient({ region: 'eu-west-1' }),
+        secrets: new SecretsManagerClient({ region: 'eu-west-1' }),
+      },
+      remainingMs: () => 60_000,
+      log: (e) => logs.push(e),
+      options: {
+        pollIntervalMs: 5,
+        firstPollDelayMs: 0,
+        backoffBaseMs: 5,
+        pmmTimeoutMs,
+        deadlineMarginMs: 1000,
+      },
+    });
+  }
+
+  const registered = (id: string, asg = 'db') => ({
+    service_id: `svc-${id}`,
+    service_name: `${asg}/${host(id)}`,
+    service_type: 'mysql',
+    node_id: `node-${id}`,
+    custom_labels: { aws_instance_id: id },
+  });
+
+  it('enrols new instances, skips registered ones and retires terminated ones', async () => {
+    givenAsgs({
+      db: [
+        ['i-1', 'InService'],
+        ['i-2', 'InService'],
+        ['i-3', 'Pending'],
+        ['i-4', 'Terminating'],
+      ],
+    });
+    pmm.services = [
+      registered('i-1'),
+      registered('i-4'),
+      registered('i-9'),
+      registered('i-7', 'other'),
+    ];
+
+    const summary = await run(['db']);
+
+    expect(summary.added.sort()).toEqual([`db/${host('i-2')}`]);
+    expect(summary.removed.sort()).toEqual([`db/${host('i-4')}`, `db/${host('i-9')}`].sort());
+    expect(pmm.requests.filter((r) => r.startsWith('GET'))).toEqual([
+      'GET /v1/management/services',
+    ]);
+    expect(pmm.requests).toContain('DELETE /v1/management/nodes/node-i-4?force=true');
+    expect(pmm.services.map((s) => s.service_id).sort()).toEqual(['svc-i-1', 'svc-i-7']);
+    const sends = ssmMock.commandCalls(SendCommandCommand);
+    expect(sends).toHaveLength(1);
+    expect(sends[0].args[0].input.InstanceIds).toEqual(['i-2']);
+    expect(sends[0].args[0].input.DocumentName).toBe('AWS-RunShellScript');
+    const summaryLog = logs.find((l) => l.message === 'reconcile summary')!;
+    expect(summaryLog.counts).toEqual({ added: 1, removed: 2, failed: 0, skipped: 1, healthy: 1 });
+    expect(logs.some((l) => l._aws !== undefined && l.InstancesAdded === 1)).toBe(true);
+  });
+
+  it('sends one command per 50 instances across ASGs, with secret ARNs but no secret values', async () => {
+    const groups: Record<string, [string, string][]> = {};
+    for (let g = 0; g < 3; g++) {
+      groups[`asg-${g}`] = Array.from({ length: 40 }, (_, i) => [`i-${g * 100 + i}`, 'InService']);
+    }
+    givenAsgs(groups);
+
+    const summary = await run(Object.keys(groups));
+
+    const sends = ssmMock.commandCalls(SendCommandCommand).map((c) => c.args[0].input);
+    expect(sends).toHaveLength(3);
+    expect(sends.every((s) => (s.InstanceIds ?? []).length <= 50)).toBe(true);
+    expect(summary.added).toHaveLength(120);
+    const script = sends[0].Parameters!.commands![0];
+    expect(script).toContain(SECRET_ARN);
+    expect(script).toContain('arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-XyZ');
+    expect(script).not.toContain(PASSWORD);
+    expect(JSON.stringify(logs)).not.toContain(PASSWORD);
+  });
+
+  it('keeps polling while the invocation does not exist yet', async () => {
+    givenAsgs({ db: [['i-1', 'InService']] });
+    ssmMock
+      .on(GetCommandInvocationCommand)
+      .rejectsOnce(named('InvocationDoesNotExist'))
+      .resolvesOnce({ Status: 'InProgress' })
+      .resolves({ Status: 'Success', ResponseCode: 0 });
+
+    const summary = await run(['db']);
+
+    expect(summary.added).toEqual([`db/${host('i-1')}`]);
+    expect(ssmMock.commandCalls(GetCommandInvocationCommand)).toHaveLength(3);
+  });
+
+  it('cleans up a service that blocks add and retries the install once', async () => {
+    givenAsgs({ db: [['i-1', 'InService']] });
+    // A service of that name exists but is labelled for another (long gone) instance AND is
+    // on a node with a service we keep, so it is removed by the already-exists path.
+    pmm.services = [
+      { service_id: 'keep', service_name: 'unrelated', service_type: 'mysql', node_id: 'shared' },
+    ];
+    ssmMock
+      .on(GetCommandInvocationCommand)
+      .resolvesOnce({ Status: 'Failed', ResponseCode: 17, StandardOutputContent: 'already exists' })
+      .resolves({ Status: 'Success', ResponseCode: 0 });
+    pmm.services = [
+      ...pmm.services,
+      {
+        service_id: 'blocker',
+        service_name: `db/${host('i-1')}`,
+        service_type: 'mysql',
+        node_id: 'shared',
+        custom_labels: { aws_instance_id: 'i-0' },
+      },
+    ];
+
+    const summary = await run(['db']);
+
+    // The stale service is on a node that also hosts a kept service: removed as a service.
+    expect(pmm.requests).toContain('DELETE /v1/inventory/services/blocker?force=true');
+    expect(summary.added).toEqual([`db/${host('i-1')}`]);
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(2);
+    expect(pmm.services.map((s) => s.service_id)).toEqual(['keep']);
+  });
+
+  it('retries PMM 5xx and slow answers, then succeeds', async () => {
+    givenAsgs({ db: [['i-1', 'InService']] });
+    pmm.services = [registered('i-1')];
+    pmm.faults.push({ match: 'GET /v1/management/services', status: 503, times: 2 });
+    pmm.faults.push({ match: 'GET /v1/management/services', status: 200, times: 1, delayMs: 400 });
+
+    const summary = await run(['db'], 150);
+
+    expect(summary.healthy).toBe(1);
+    expect(pmm.requests.filter((r) => r.startsWith('GET'))).toHaveLength(4);
+  });
+
+  it('fails clearly on a PMM auth error without touching instances', async () => {
+    givenAsgs({ db: [['i-1', 'InService']] });
+    smMock.on(GetSecretValueCommand).resolves({ SecretString: 'wrong' });
+
+    await expect(run(['db'])).rejects.toThrow(/PMM API rejected the admin credential \(HTTP 401\)/);
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
+    expect(pmm.requests).toHaveLength(1);
+  });
+
+  it('rides out AWS throttling', async () => {
+    givenAsgs({ db: [['i-1', 'InService']] });
+    asgMock
+      .on(DescribeAutoScalingGroupsCommand)
+      .rejectsOnce(named('Throttling', 'Rate exceeded'))
+      .resolves({
+        AutoScalingGroups: [
+          {
+            AutoScalingGroupName: 'db',
+            Instances: [{ InstanceId: 'i-1', LifecycleState: 'InService' }],
+          },
+        ],
+      } as never);
+    ssmMock
+      .on(SendCommandCommand)
+      .rejectsOnce(named('ThrottlingException'))
+      .resolves({ Command: { CommandId: 'c' } });
+
+    const summary = await run(['db']);
+
+    expect(summary.added).toEqual([`db/${host('i-1')}`]);
+    expect(asgMock.commandCalls(DescribeAutoScalingGroupsCommand)).toHaveLength(2);
+  });
+
+  it('isolates failures: a failed batch and a failed removal do not stop the rest, then it throws', async () => {
+    const groups: Record<string, [string, string][]> = {
+      a: Array.from({ length: 50 }, (_, i) => [`i-${i}`, 'InService']),
+      b: Array.from({ length: 10 }, (_, i) => [`i-${500 + i}`, 'InService']),
+    };
+    givenAsgs(groups);
+    pmm.services = [registered('i-900', 'a'), registered('i-901', 'b')];
+    pmm.faults.push({ match: 'DELETE /v1/management/nodes/node-i-900', status: 500, times: 10 });
+    let calls = 0;
+    ssmMock.on(SendCommandCommand).callsFake(async () => {
+      if (++calls === 1) throw named('AccessDeniedException', 'not allowed');
+      return { Command: { CommandId: `cmd-${calls}` } };
+    });
+    ssmMock
+      // Batches are sorted by instance ID: i-9 is in the second batch.
+      .on(GetCommandInvocationCommand, { InstanceId: 'i-9' })
+      .resolves({
+        Status: 'Failed',
+        ResponseCode: 1,
+        StandardOutputContent: 'PMM_RECONCILER_RESULT=error:apt',
+      });
+
+    let error: ReconcileError | undefined;
+    await run(['a', 'b']).catch((e) => (error = e));
+
+    expect(error).toBeInstanceOf(ReconcileError);
+    const s = error!.summary;
+    expect(s.removed).toEqual([`b/${host('i-901')}`]);
+    expect(s.added).toHaveLength(9);
+    // 50 of the first batch + 1 install failure + 1 removal failure.
+    expect(s.failed).toHaveLength(52);
+    expect(s.failed.find((f) => f.instanceId === 'i-9')?.reason).toMatch(/exit 1/);
+  });
+
+  it('splits a batch to isolate an instance SSM does not manage yet', async () => {
+    givenAsgs({
+      db: [
+        ['i-1', 'InService'],
+        ['i-2', 'InService'],
+        ['i-3', 'InService'],
+        ['i-4', 'InService'],
+      ],
+    });
+    ssmMock.on(SendCommandCommand).callsFake(async (input) => {
+      if ((input.InstanceIds as string[]).includes('i-3')) throw named('InvalidInstanceId');
+      return { Command: { CommandId: 'c' } };
+    });
+
+    await expect(run(['db'])).rejects.toThrow(ReconcileError);
+    const sent = ssmMock
+      .commandCalls(SendCommandCommand)
+      .map((c) => c.args[0].input.InstanceIds!.join(','));
+    expect(sent).toEqual(['i-1,i-2,i-3,i-4', 'i-1,i-2', 'i-3,i-4', 'i-3', 'i-4']);
+  });
+});

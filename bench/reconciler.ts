@@ -1,0 +1,165 @@
+/**
+ * Reconciler benchmark: 1,000 InService instances across 10 ASGs, 50 ms per AWS call and per
+ * PMM call (a real local HTTP server). Targets: steady state issues 0 SendCommand calls and
+ * finishes in < 2 s; 200 new instances take <= 4 SendCommand calls. Also prints the zip size
+ * and the cold import time of the bundle.
+ *
+ *   npm run bench:reconciler
+ */
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { execFileSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { BUNDLE_PATH, buildLambda, ZIP_PATH } from '../functions/asg-reconciler/build';
+import { reconcile, Summary } from '../functions/asg-reconciler/src/reconcile';
+import { FakeService, FakePmm } from '../functions/asg-reconciler/testing/fake-pmm';
+
+const LATENCY_MS = 50;
+const ASGS = 10;
+const PER_ASG = 100;
+const PASSWORD = 'bench';
+const delay = () => new Promise((r) => setTimeout(r, LATENCY_MS));
+const ip = (n: number) => `10.0.${Math.floor(n / 250)}.${(n % 250) + 1}`;
+const host = (n: number) => `ip-${ip(n).replace(/\./g, '-')}`;
+const asgName = (g: number) => `db-${g}`;
+
+function mockAws(): void {
+  const groups = Array.from({ length: ASGS }, (_, g) => ({
+    AutoScalingGroupName: asgName(g),
+    Instances: Array.from({ length: PER_ASG }, (_, i) => ({
+      InstanceId: `i-${g * PER_ASG + i}`,
+      LifecycleState: 'InService',
+    })),
+  }));
+  mockClient(SecretsManagerClient)
+    .on(GetSecretValueCommand)
+    .callsFake(async () => (await delay(), { SecretString: PASSWORD }));
+  mockClient(AutoScalingClient)
+    .on(DescribeAutoScalingGroupsCommand)
+    .callsFake(async (input) => {
+      await delay();
+      const names = new Set(input.AutoScalingGroupNames as string[]);
+      return { AutoScalingGroups: groups.filter((g) => names.has(g.AutoScalingGroupName)) };
+    });
+  mockClient(EC2Client)
+    .on(DescribeInstancesCommand)
+    .callsFake(async (input) => {
+      await delay();
+      return {
+        Reservations: [
+          {
+            Instances: (input.InstanceIds as string[]).map((id) => {
+              const n = Number(id.slice(2));
+              return {
+                InstanceId: id,
+                PrivateIpAddress: ip(n),
+                PrivateDnsName: `${host(n)}.ec2.internal`,
+              };
+            }),
+          },
+        ],
+      };
+    });
+  let n = 0;
+  const ssm = mockClient(SSMClient);
+  ssm
+    .on(SendCommandCommand)
+    .callsFake(async () => (await delay(), { Command: { CommandId: `c${++n}` } }));
+  ssm
+    .on(GetCommandInvocationCommand)
+    .callsFake(async () => (await delay(), { Status: 'Success', ResponseCode: 0 }));
+}
+
+function services(registered: number): FakeService[] {
+  const out: FakeService[] = [];
+  for (let n = 0; n < ASGS * PER_ASG && out.length < registered; n++) {
+    out.push({
+      service_id: `s${n}`,
+      service_name: `${asgName(Math.floor(n / PER_ASG))}/${host(n)}`,
+      service_type: 'mysql',
+      node_id: `n${n}`,
+      custom_labels: { aws_instance_id: `i-${n}` },
+    });
+  }
+  return out;
+}
+
+async function scenario(name: string, registered: number): Promise<Summary & { wallMs: number }> {
+  const pmm = new FakePmm(PASSWORD);
+  pmm.latencyMs = LATENCY_MS;
+  // Every 5th instance of each ASG is new, in the second scenario (200 of 1,000).
+  const all = services(ASGS * PER_ASG);
+  pmm.services = registered === all.length ? all : all.filter((_, i) => i % 5 !== 0);
+  const url = await pmm.start();
+  const t0 = performance.now();
+  const summary = await reconcile({
+    config: {
+      asgs: Array.from({ length: ASGS }, (_, g) => ({
+        asgName: asgName(g),
+        serviceType: 'mysql' as const,
+        port: 3306,
+        username: 'pmm',
+        passwordSecretArn: null,
+      })),
+      pmmServerAddress: '10.0.0.5',
+      pmmApiUrl: url,
+      adminSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-admin',
+    },
+    clients: {
+      autoScaling: new AutoScalingClient({ region: 'eu-west-1' }),
+      ec2: new EC2Client({ region: 'eu-west-1' }),
+      ssm: new SSMClient({ region: 'eu-west-1' }),
+      secrets: new SecretsManagerClient({ region: 'eu-west-1' }),
+    },
+    remainingMs: () => 270_000,
+    log: () => undefined,
+    options: { firstPollDelayMs: 100, pollIntervalMs: 100 },
+  });
+  const wallMs = performance.now() - t0;
+  await pmm.stop();
+  console.log(
+    `${name.padEnd(34)} wall ${wallMs.toFixed(0).padStart(5)} ms  SendCommand ${summary.sendCommandCalls}  ` +
+      `added ${summary.added.length}  healthy ${summary.healthy}  PMM requests ${summary.pmmRequests}  ` +
+      `AWS ${JSON.stringify(summary.awsCalls)}`,
+  );
+  return { ...summary, wallMs };
+}
+
+async function main(): Promise<void> {
+  process.env.AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING ??= '1';
+  const built = await buildLambda();
+  mockAws();
+  console.log(
+    `reconciler benchmark: ${ASGS} ASGs x ${PER_ASG} InService instances, ${LATENCY_MS} ms per AWS/PMM call`,
+  );
+  const steady = await scenario('steady state (all registered)', ASGS * PER_ASG);
+  const fresh = await scenario('200 new instances', ASGS * PER_ASG - 200);
+  const coldMs = execFileSync(
+    process.execPath,
+    [
+      '-e',
+      `const t=process.hrtime.bigint();require(${JSON.stringify(BUNDLE_PATH)});console.log(Number(process.hrtime.bigint()-t)/1e6)`,
+    ],
+    { encoding: 'utf8' },
+  ).trim();
+  console.log(
+    `bundle ${built.bundleBytes} B, zip ${statSync(ZIP_PATH).size} B (target < 1,048,576), ` +
+      `cold import ${Number(coldMs).toFixed(0)} ms (AWS SDK clients from the runtime, got bundled)`,
+  );
+  const checks: [string, boolean][] = [
+    ['steady state: 0 SendCommand', steady.sendCommandCalls === 0],
+    ['steady state: < 2 s', steady.wallMs < 2000],
+    ['200 new: <= 4 SendCommand', fresh.sendCommandCalls <= 4 && fresh.added.length === 200],
+    ['zip < 1 MB', built.zipBytes < 1_048_576],
+  ];
+  for (const [what, ok] of checks) console.log(`${ok ? 'PASS' : 'FAIL'}  ${what}`);
+  if (checks.some(([, ok]) => !ok)) process.exit(1);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

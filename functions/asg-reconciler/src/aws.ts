@@ -1,0 +1,171 @@
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { chunk } from './decide';
+import { AsgInstance, InstanceDetails } from './types';
+import { errorMessage, mapLimit, withThrottleRetry } from './util';
+
+export interface AwsClients {
+  readonly autoScaling: AutoScalingClient;
+  readonly ec2: EC2Client;
+  readonly ssm: SSMClient;
+  readonly secrets: SecretsManagerClient;
+}
+
+export interface AwsOptions {
+  readonly throttleAttempts: number;
+  readonly throttleBaseMs: number;
+  /** Parallel AWS read calls. */
+  readonly concurrency: number;
+}
+
+/** DescribeAutoScalingGroups accepts up to 100 names per call (MaxRecords 100). */
+const ASG_NAMES_PER_CALL = 100;
+/** DescribeInstances instance IDs per call (kept well under the request size limit). */
+const INSTANCES_PER_CALL = 200;
+
+export class AwsIo {
+  /** API calls made, by operation name (for the summary, tests and the benchmark). */
+  public readonly calls: Record<string, number> = {};
+
+  constructor(
+    private readonly clients: AwsClients,
+    private readonly options: AwsOptions,
+  ) {}
+
+  private count(op: string): void {
+    this.calls[op] = (this.calls[op] ?? 0) + 1;
+  }
+
+  private retry<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    return withThrottleRetry(
+      () => {
+        this.count(op);
+        return fn();
+      },
+      this.options.throttleAttempts,
+      this.options.throttleBaseMs,
+    );
+  }
+
+  async secretString(arn: string): Promise<string> {
+    const out = await this.retry('GetSecretValue', () =>
+      this.clients.secrets.send(new GetSecretValueCommand({ SecretId: arn })),
+    );
+    if (out.SecretString === undefined) throw new Error('the admin secret has no SecretString');
+    return out.SecretString;
+  }
+
+  /**
+   * Instances of each named ASG (every lifecycle state). An ASG whose call failed maps to
+   * undefined; an ASG that does not exist maps to [] (its instances are gone).
+   */
+  async asgMembership(names: readonly string[]): Promise<Map<string, AsgInstance[] | undefined>> {
+    const result = new Map<string, AsgInstance[] | undefined>();
+    await mapLimit(chunk(names, ASG_NAMES_PER_CALL), this.options.concurrency, async (group) => {
+      const found = new Map<string, AsgInstance[]>(group.map((n) => [n, []]));
+      try {
+        let token: string | undefined;
+        do {
+          const page = await this.retry('DescribeAutoScalingGroups', () =>
+            this.clients.autoScaling.send(
+              new DescribeAutoScalingGroupsCommand({
+                AutoScalingGroupNames: group,
+                MaxRecords: ASG_NAMES_PER_CALL,
+                NextToken: token,
+              }),
+            ),
+          );
+          for (const g of page.AutoScalingGroups ?? []) {
+            const list = found.get(g.AutoScalingGroupName ?? '');
+            if (list === undefined) continue;
+            for (const i of g.Instances ?? []) {
+              if (!i.InstanceId) continue;
+              list.push({
+                instanceId: i.InstanceId,
+                asgName: g.AutoScalingGroupName!,
+                lifecycleState: i.LifecycleState ?? 'Unknown',
+              });
+            }
+          }
+          token = page.NextToken;
+        } while (token);
+        for (const [n, list] of found) result.set(n, list);
+      } catch (e) {
+        for (const n of group) result.set(n, undefined);
+        this.lastErrors.push(`DescribeAutoScalingGroups(${group.join(',')}): ${errorMessage(e)}`);
+      }
+    });
+    return result;
+  }
+
+  /** Errors swallowed by the partial-result calls above and below (reported in the summary). */
+  public readonly lastErrors: string[] = [];
+
+  /** EC2 details by instance ID; instances whose lookup failed are simply absent. */
+  async instanceDetails(ids: readonly string[]): Promise<Map<string, InstanceDetails>> {
+    const result = new Map<string, InstanceDetails>();
+    await mapLimit(chunk(ids, INSTANCES_PER_CALL), this.options.concurrency, async (group) => {
+      try {
+        let token: string | undefined;
+        do {
+          const page = await this.retry('DescribeInstances', () =>
+            this.clients.ec2.send(
+              new DescribeInstancesCommand({ InstanceIds: group, NextToken: token }),
+            ),
+          );
+          for (const r of page.Reservations ?? []) {
+            for (const i of r.Instances ?? []) {
+              if (!i.InstanceId) continue;
+              result.set(i.InstanceId, {
+                instanceId: i.InstanceId,
+                privateIp: i.PrivateIpAddress,
+                privateDnsName: i.PrivateDnsName,
+                launchTime: i.LaunchTime,
+              });
+            }
+          }
+          token = page.NextToken;
+        } while (token);
+      } catch (e) {
+        this.lastErrors.push(`DescribeInstances(${group.length} instances): ${errorMessage(e)}`);
+      }
+    });
+    return result;
+  }
+
+  /** One AWS-RunShellScript command for a batch of instances; returns the command ID. */
+  async sendCommand(
+    instanceIds: readonly string[],
+    script: string,
+    comment: string,
+    executionTimeoutSeconds: number,
+  ): Promise<string> {
+    const out = await this.retry('SendCommand', () =>
+      this.clients.ssm.send(
+        new SendCommandCommand({
+          DocumentName: 'AWS-RunShellScript',
+          InstanceIds: [...instanceIds],
+          Comment: comment.slice(0, 100),
+          TimeoutSeconds: 600,
+          Parameters: {
+            commands: [script],
+            executionTimeout: [String(executionTimeoutSeconds)],
+          },
+        }),
+      ),
+    );
+    const id = out.Command?.CommandId;
+    if (!id) throw new Error('SendCommand returned no CommandId');
+    return id;
+  }
+
+  async commandInvocation(commandId: string, instanceId: string) {
+    return this.retry('GetCommandInvocation', () =>
+      this.clients.ssm.send(
+        new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }),
+      ),
+    );
+  }
+}

@@ -1,0 +1,64 @@
+import { AsgConfig } from './types';
+
+/** Settings of one run, from the Lambda environment (no secret values in there). */
+export interface ReconcilerConfig {
+  readonly asgs: AsgConfig[];
+  /** Private IP of the PMM instance: agents connect to it on 443. */
+  readonly pmmServerAddress: string;
+  /** PMM HTTP API base URL (the instance's port 80). */
+  readonly pmmApiUrl: string;
+  /** Secrets Manager ARN of the PMM admin password. */
+  readonly adminSecretArn: string;
+}
+
+interface RawAsg {
+  asg_name?: unknown;
+  service_type?: unknown;
+  port?: unknown;
+  username?: unknown;
+  password_secret_arn?: unknown;
+}
+
+function required(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (!value) throw new Error(`environment variable ${name} is required`);
+  return value;
+}
+
+/** Parses the Terraform-shaped `monitored_asgs` JSON (snake_case, as the module variable). */
+export function parseMonitoredAsgs(json: string): AsgConfig[] {
+  const raw = JSON.parse(json) as RawAsg[] | null;
+  if (!Array.isArray(raw)) throw new Error('MONITORED_ASGS must be a JSON list');
+  return raw.map((a, i) => {
+    if (typeof a.asg_name !== 'string' || a.asg_name === '') {
+      throw new Error(`MONITORED_ASGS[${i}].asg_name must be a non-empty string`);
+    }
+    if (typeof a.username !== 'string' || a.username === '') {
+      throw new Error(`MONITORED_ASGS[${i}].username must be a non-empty string`);
+    }
+    const port = a.port === undefined || a.port === null ? 3306 : Number(a.port);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new Error(`MONITORED_ASGS[${i}].port must be 1..65535`);
+    }
+    const type = a.service_type ?? 'mysql';
+    if (type !== 'mysql') throw new Error(`MONITORED_ASGS[${i}].service_type must be "mysql"`);
+    const arn = a.password_secret_arn;
+    return {
+      asgName: a.asg_name,
+      serviceType: 'mysql',
+      port,
+      username: a.username,
+      passwordSecretArn: typeof arn === 'string' && arn !== '' ? arn : null,
+    };
+  });
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv): ReconcilerConfig {
+  const address = required(env, 'PMM_SERVER_ADDRESS');
+  return {
+    asgs: parseMonitoredAsgs(required(env, 'MONITORED_ASGS')),
+    pmmServerAddress: address,
+    pmmApiUrl: env.PMM_API_URL || `http://${address}:80`,
+    adminSecretArn: required(env, 'PMM_ADMIN_SECRET_ARN'),
+  };
+}

@@ -1,0 +1,68 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { EnrolTarget } from './decide';
+
+/** Inlined by the esbuild bundle (see build.ts); read from templates/ when running from source. */
+declare const __INSTALL_SCRIPT__: string | undefined;
+
+const PARAMETERS_MARKER = '# @@PARAMETERS@@';
+
+let cached: string | undefined;
+
+/** The install script template (templates/reconciler/install.sh). */
+export function installScriptTemplate(): string {
+  if (cached !== undefined) return cached;
+  cached =
+    typeof __INSTALL_SCRIPT__ === 'string'
+      ? __INSTALL_SCRIPT__
+      : readFileSync(resolve(__dirname, '../../../templates/reconciler/install.sh'), 'utf8');
+  return cached;
+}
+
+/** `value` as one single-quoted POSIX shell word. */
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+const SAFE_FIELD = /^[A-Za-z0-9._:/@+=,-]+$/;
+
+function field(value: string, what: string): string {
+  if (!SAFE_FIELD.test(value)) throw new Error(`unsafe ${what} for the install command: ${value}`);
+  return value;
+}
+
+export interface InstallParameters {
+  /** Private IP of the PMM instance. */
+  readonly pmmServerAddress: string;
+  readonly adminSecretArn: string;
+  readonly targets: readonly EnrolTarget[];
+}
+
+/**
+ * The script for one SSM command: the template with its parameters line replaced by
+ * non-secret assignments (secret ARNs, never secret values). One command serves a whole
+ * batch; each instance finds its own line in PMM_TARGETS by instance ID.
+ */
+export function renderInstallScript(params: InstallParameters, template?: string): string {
+  const lines = params.targets.map((t) =>
+    [
+      field(t.instanceId, 'instance ID'),
+      field(t.serviceName, 'service name'),
+      field(t.nodeAddress, 'node address'),
+      String(t.port),
+      field(t.username, 'user name'),
+      t.passwordSecretArn ? field(t.passwordSecretArn, 'secret ARN') : '-',
+    ].join(' '),
+  );
+  const assignments = [
+    `PMM_SERVER_ADDRESS=${shellQuote(params.pmmServerAddress)}`,
+    `PMM_ADMIN_SECRET_ARN=${shellQuote(params.adminSecretArn)}`,
+    `PMM_TARGETS=${shellQuote(lines.join('\n'))}`,
+  ].join('\n');
+  const body = template ?? installScriptTemplate();
+  if (!body.includes(PARAMETERS_MARKER)) throw new Error('install script has no parameters marker');
+  return body.replace(PARAMETERS_MARKER, assignments);
+}
+
+/** Exit codes of the install script. */
+export const EXIT = { ok: 0, notATarget: 10, busy: 11, alreadyExists: 17 } as const;

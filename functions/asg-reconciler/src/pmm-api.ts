@@ -1,0 +1,113 @@
+import got, { Got, HTTPError, RequestError } from 'got';
+import { PmmService } from './types';
+
+export interface PmmApiOptions {
+  /** e.g. `http://10.0.1.5` (the instance's nginx on port 80). */
+  readonly baseUrl: string;
+  readonly username: string;
+  readonly password: string;
+  /** Per-attempt timeout. @default 10000 */
+  readonly requestTimeoutMs?: number;
+  /** Retries on 5xx, 429 and network errors/timeouts. @default 3 */
+  readonly retries?: number;
+  /** First backoff delay, doubled per retry. @default 500 */
+  readonly backoffBaseMs?: number;
+}
+
+/** PMM rejected the credential: no retry, the run fails with a clear message. */
+export class PmmAuthError extends Error {
+  constructor(status: number) {
+    super(`PMM API rejected the admin credential (HTTP ${status})`);
+    this.name = 'PmmAuthError';
+  }
+}
+
+interface RawService {
+  service_id?: string;
+  service_name?: string;
+  service_type?: string;
+  node_id?: string;
+  custom_labels?: Record<string, string>;
+}
+
+/** The PMM 3 HTTP API calls the reconciler makes (basic auth, JSON). */
+export class PmmApi {
+  private readonly http: Got;
+  /** Number of HTTP requests made, retries included (for the benchmark and tests). */
+  public requests = 0;
+
+  constructor(options: PmmApiOptions) {
+    const base = options.backoffBaseMs ?? 500;
+    this.http = got.extend({
+      prefixUrl: options.baseUrl.replace(/\/+$/, ''),
+      username: options.username,
+      password: options.password,
+      responseType: 'json',
+      timeout: { request: options.requestTimeoutMs ?? 10_000 },
+      retry: {
+        limit: options.retries ?? 3,
+        methods: ['GET', 'DELETE'],
+        statusCodes: [408, 429, 500, 502, 503, 504],
+        calculateDelay: ({ computedValue, attemptCount }) =>
+          computedValue === 0 ? 0 : Math.min(base * 2 ** (attemptCount - 1), 10_000),
+      },
+      hooks: {
+        beforeRequest: [
+          () => {
+            this.requests++;
+          },
+        ],
+      },
+    });
+  }
+
+  /** Every service (`GET /v1/management/services`; PMM has no name filter). */
+  async listServices(): Promise<PmmService[]> {
+    const body = await this.call(() =>
+      this.http.get('v1/management/services').json<{ services?: RawService[] }>(),
+    );
+    return (body.services ?? []).map((s) => ({
+      serviceId: s.service_id ?? '',
+      serviceName: s.service_name ?? '',
+      serviceType: s.service_type,
+      nodeId: s.node_id ?? '',
+      customLabels: s.custom_labels ?? {},
+    }));
+  }
+
+  /** Removes a node with its agents, services and service account. 404 counts as done. */
+  async removeNode(nodeId: string): Promise<void> {
+    await this.remove(`v1/management/nodes/${encodeURIComponent(nodeId)}`);
+  }
+
+  /** Removes one service (and its agents). 404 counts as done. */
+  async removeService(serviceId: string): Promise<void> {
+    await this.remove(`v1/inventory/services/${encodeURIComponent(serviceId)}`);
+  }
+
+  private async remove(path: string): Promise<void> {
+    try {
+      await this.call(() => this.http.delete(path, { searchParams: { force: 'true' } }));
+    } catch (e) {
+      if (e instanceof HTTPError && e.response.statusCode === 404) return;
+      throw e;
+    }
+  }
+
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof HTTPError) {
+        const status = e.response.statusCode;
+        if (status === 401 || status === 403) throw new PmmAuthError(status);
+        if (status === 404) throw e;
+        throw new Error(`PMM API ${e.options.method} ${e.options.url}: HTTP ${status}`);
+      }
+      if (e instanceof RequestError) {
+        throw new Error(`PMM API ${e.options.method} ${e.options.url}: ${e.code} ${e.message}`);
+      }
+      throw e;
+    }
+  }
+}
