@@ -20,7 +20,8 @@ export function countWhenSet(value: string | undefined): number {
 
 /** `count` for a resource that exists only when `list` has at least one element. */
 export function countWhenNotEmpty(list: unknown): number {
-  return Token.asNumber(Fn.conditional(Op.gt(Fn.lengthOf(list), 0), 1, 0));
+  // `>= 1`, not `> 0`: cdktf renders a literal 0 operand of Op.* as `undefined`.
+  return Token.asNumber(Fn.conditional(Op.gte(Fn.lengthOf(list), 1), 1, 0));
 }
 
 /** `count` for a resource that exists only when both switches are on. */
