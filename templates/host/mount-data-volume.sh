@@ -99,6 +99,21 @@ if ! grep -qxF "$entry" "$fstab"; then
   if [[ $fstab == /etc/fstab && -d /run/systemd/system ]]; then systemctl daemon-reload; fi
 fi
 
+# Bytes the volume has beyond its filesystem (a resized volume); 0 when they match.
+growth_bytes() {
+  local device_bytes block_count block_size header
+  device_bytes=$(blockdev --getsize64 "$device")
+  header=$(dumpe2fs -h "$device" 2>/dev/null)
+  block_count=$(sed -n 's/^Block count: *//p' <<<"$header")
+  block_size=$(sed -n 's/^Block size: *//p' <<<"$header")
+  # Ignore less than 256 blocks: ext4 cannot always use the last partial block group.
+  if ((device_bytes - block_count * block_size >= 256 * block_size)); then
+    echo $((device_bytes - block_count * block_size))
+  else
+    echo 0
+  fi
+}
+
 mkdir -p "$mount_point"
 if mountpoint -q "$mount_point"; then
   mounted=$(findmnt -n -o SOURCE --mountpoint "$mount_point")
@@ -106,19 +121,27 @@ if mountpoint -q "$mount_point"; then
     die "$mount_point is already mounted from $mounted, not from the data volume $device"
   fi
   log "$mount_point is already mounted"
+  grown=$(growth_bytes)
+  if ((grown > 0)); then
+    log "the volume grew by $grown bytes: growing the mounted filesystem online"
+    resize2fs "$device" || die "could not grow the filesystem on $device online (the data is intact)"
+  fi
 else
+  grown=$(growth_bytes)
+  if ((grown > 0)); then
+    # Not mounted yet (boot after a resize, or a snapshot restored to a larger volume):
+    # check the filesystem, then grow it offline before mounting.
+    log "the volume grew by $grown bytes: checking and growing the filesystem"
+    fsck_rc=0
+    e2fsck -f -p "$device" || fsck_rc=$?
+    if ((fsck_rc < 4)); then
+      resize2fs "$device"
+    else
+      log "WARNING: e2fsck found errors it could not fix (exit $fsck_rc); not growing $device"
+    fi
+  fi
   mount -t ext4 -o defaults "$device" "$mount_point"
   log "mounted $device at $mount_point"
-fi
-
-# Grow the filesystem online when the volume is larger than the filesystem.
-device_bytes=$(blockdev --getsize64 "$device")
-block_count=$(dumpe2fs -h "$device" 2>/dev/null | sed -n 's/^Block count: *//p')
-block_size=$(dumpe2fs -h "$device" 2>/dev/null | sed -n 's/^Block size: *//p')
-fs_bytes=$((block_count * block_size))
-if ((device_bytes - fs_bytes >= block_size * 256)); then
-  log "volume is ${device_bytes} bytes, filesystem ${fs_bytes}: growing the filesystem"
-  resize2fs "$device"
 fi
 
 mkdir -p "$data_dir"
