@@ -24,6 +24,7 @@ ready_timeout_seconds=${PMM_READY_TIMEOUT_SECONDS:-900}
 # Grafana database, so it survives instance replacement and follows a restored snapshot.
 state_file=${PMM_ADMIN_PASSWORD_STATE:-/srv/.pmm-admin-password-version}
 attempts=${PMM_ADMIN_PASSWORD_ATTEMPTS:-5}
+retry_seconds=${PMM_ADMIN_PASSWORD_RETRY_SECONDS:-15}
 
 waited=0
 until curl -fsS -o /dev/null --max-time 5 "$readyz_url"; do
@@ -59,7 +60,7 @@ for ((attempt = 1; attempt <= attempts; attempt++)); do
     exit 0
   fi
   log "change-admin-password failed (attempt $attempt of $attempts)"
-  sleep 15
+  sleep "$retry_seconds"
 done
 unset password
 die "could not set the admin password after $attempts attempts; the timer will retry"
