@@ -1,0 +1,198 @@
+/** The host's shell scripts: shellcheck-clean, and the PMM run and password scripts behave. */
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  existsSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TEMPLATE_DIR } from '../constructs/host/user-data';
+import { shellcheckPath } from './helpers/shellcheck';
+
+const work = mkdtempSync(join(tmpdir(), 'pmm-scripts-test-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function stub(name: string, body: string): string {
+  const file = join(work, name);
+  writeFileSync(file, `#!/usr/bin/env bash\n${body}\n`);
+  chmodSync(file, 0o755);
+  return file;
+}
+
+describe('host scripts', () => {
+  const scripts = readdirSync(TEMPLATE_DIR).filter((f) => f.endsWith('.sh'));
+
+  it('has the scripts the boot sequence runs', () => {
+    expect(scripts.sort()).toEqual([
+      'boot.sh',
+      'install-packages.sh',
+      'mount-data-volume.sh',
+      'run-pmm-server.sh',
+      'set-admin-password.sh',
+    ]);
+  });
+
+  it.each(scripts)('%s is shellcheck clean', (script) => {
+    const r = spawnSync(shellcheckPath(), ['--severity=style', join(TEMPLATE_DIR, script)], {
+      encoding: 'utf8',
+    });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it.each(scripts)('%s is executable and stops on errors', (script) => {
+    const file = join(TEMPLATE_DIR, script);
+    expect(statSync(file).mode & 0o111).not.toBe(0);
+    expect(readFileSync(file, 'utf8')).toMatch(
+      /^#!\/usr\/bin\/env bash\n(#.*\n)*set -euo pipefail/m,
+    );
+  });
+});
+
+describe('run-pmm-server.sh', () => {
+  const argsFile = join(work, 'docker-args');
+  const docker = stub('docker', `printf '%s\\n' "$@" > ${JSON.stringify(argsFile)}`);
+
+  function runServer(queriesDir: string): string[] {
+    const r = spawnSync('bash', [join(TEMPLATE_DIR, 'run-pmm-server.sh')], {
+      encoding: 'utf8',
+      env: {
+        PATH: process.env.PATH,
+        DOCKER: docker,
+        PMM_IMAGE: 'percona/pmm-server:3.1',
+        PMM_CUSTOM_QUERIES_DIR: queriesDir,
+      },
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    return readFileSync(argsFile, 'utf8').trim().split('\n');
+  }
+
+  it('runs PMM 3 with 80->8080, 443->8443, the data dir at /srv and a high nofile limit', () => {
+    const args = runServer(join(work, 'no-queries'));
+    expect(args.join(' ')).toBe(
+      'run --name pmm-server --publish 80:8080 --publish 443:8443 --volume /srv/pmm-data:/srv ' +
+        '--ulimit nofile=1000000:1000000 --env-file /etc/pmm/pmm-server.env percona/pmm-server:3.1',
+    );
+  });
+
+  it('mounts only the custom query files that exist, read-only', () => {
+    const dir = join(work, 'queries');
+    mkdirSync(join(dir, 'medium-resolution'), { recursive: true });
+    writeFileSync(join(dir, 'medium-resolution', 'queries-custom.yml'), 'pg_x: {}\n');
+    const args = runServer(dir);
+    const mounts = args.filter((a) => a.includes('custom-queries'));
+    expect(mounts).toEqual([
+      `${dir}/medium-resolution/queries-custom.yml:/usr/local/percona/pmm/collectors/custom-queries/postgresql/medium-resolution/queries-custom.yml:ro`,
+    ]);
+    expect(args[args.length - 1]).toBe('percona/pmm-server:3.1');
+  });
+});
+
+describe('set-admin-password.sh', () => {
+  const PASSWORD = 'S3cretPassw0rdThatMustNotLeak1234';
+  const calls = join(work, 'calls');
+  const stdinFile = join(work, 'docker-stdin');
+  const versionFile = join(work, 'secret-version');
+  const ready = join(work, 'readyz');
+  writeFileSync(ready, 'ok');
+  const aws = stub(
+    'aws',
+    `echo "aws $*" >> ${JSON.stringify(calls)}
+case "$*" in
+  *"--query VersionId"*) cat ${JSON.stringify(versionFile)} ;;
+  *"--query SecretString"*) echo ${JSON.stringify(PASSWORD)} ;;
+  *) exit 3 ;;
+esac`,
+  );
+  const docker = stub(
+    'docker-exec',
+    `echo "docker $*" >> ${JSON.stringify(calls)}
+cat > ${JSON.stringify(stdinFile)}`,
+  );
+  const state = join(work, 'state', 'admin-password-version');
+  mkdirSync(join(work, 'state'));
+
+  function setPassword(extra: Record<string, string> = {}) {
+    writeFileSync(calls, '');
+    const r = spawnSync('bash', [join(TEMPLATE_DIR, 'set-admin-password.sh')], {
+      encoding: 'utf8',
+      env: {
+        PATH: process.env.PATH,
+        PMM_ADMIN_SECRET_ARN:
+          'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-admin-AbCdEf',
+        PMM_AWS_CLI: aws,
+        DOCKER: docker,
+        PMM_READYZ_URL: `file://${ready}`,
+        PMM_ADMIN_PASSWORD_STATE: state,
+        ...extra,
+      },
+    });
+    return { code: r.status, out: r.stdout + r.stderr, calls: readFileSync(calls, 'utf8') };
+  }
+
+  it('passes the password on stdin only, never in arguments or output, and records the version', () => {
+    writeFileSync(versionFile, 'v1-uuid\n');
+    const r = setPassword();
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('admin password set from secret version v1-uuid');
+    expect(readFileSync(stdinFile, 'utf8')).toBe(`${PASSWORD}\n`);
+    expect(r.calls).toContain('docker exec -i pmm-server sh -c');
+    expect(r.calls).toContain('change-admin-password');
+    expect(r.calls).toContain('--version-id v1-uuid --query SecretString');
+    expect(r.calls).not.toContain(PASSWORD);
+    expect(r.out).not.toContain(PASSWORD);
+    expect(readFileSync(state, 'utf8')).toBe('v1-uuid\n');
+    expect(statSync(state).mode & 0o077).toBe(0);
+  });
+
+  it('does nothing while the secret version is unchanged', () => {
+    const r = setPassword();
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('already set from secret version v1-uuid');
+    expect(r.calls).not.toContain('docker');
+    expect(r.calls).not.toContain('SecretString');
+  });
+
+  it('applies the password again after the secret changes', () => {
+    writeFileSync(versionFile, 'v2-uuid\n');
+    const r = setPassword();
+    expect(r.code).toBe(0);
+    expect(r.calls).toContain('docker exec');
+    expect(readFileSync(state, 'utf8')).toBe('v2-uuid\n');
+  });
+
+  it('fails without touching PMM when it never becomes ready', () => {
+    writeFileSync(versionFile, 'v3-uuid\n');
+    const r = setPassword({
+      PMM_READYZ_URL: `file://${join(work, 'absent')}`,
+      PMM_READY_TIMEOUT_SECONDS: '0',
+    });
+    expect(r.code).not.toBe(0);
+    expect(r.out).toContain('PMM is not ready');
+    expect(r.calls).toBe('');
+    expect(readFileSync(state, 'utf8')).toBe('v2-uuid\n');
+  });
+
+  it('retries change-admin-password, then fails without recording the version', () => {
+    const failing = stub('docker-fail', `echo "docker $*" >> ${JSON.stringify(calls)}; exit 1`);
+    const r = setPassword({
+      DOCKER: failing,
+      PMM_ADMIN_PASSWORD_ATTEMPTS: '2',
+      PMM_ADMIN_PASSWORD_RETRY_SECONDS: '0',
+    });
+    expect(r.code).not.toBe(0);
+    expect(r.calls.match(/docker exec/g)).toHaveLength(2);
+    expect(r.out).toContain('could not set the admin password after 2 attempts');
+    expect(r.out).not.toContain(PASSWORD);
+    expect(existsSync(state)).toBe(true);
+    expect(readFileSync(state, 'utf8')).toBe('v2-uuid\n');
+  });
+});

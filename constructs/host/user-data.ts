@@ -1,0 +1,196 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * Renders the host's boot sequence (the files in `templates/host/`) into multi-part MIME
+ * cloud-init user data: a `text/cloud-config` part that writes every script, unit and config
+ * file, and a `text/x-shellscript` part that runs `boot.sh`.
+ *
+ * The result is a Terraform string template: the literal template text is escaped (`${` ->
+ * `$${`, `%{` -> `%%{`) so Terraform passes shell and agent syntax through untouched, and only
+ * our own `@@NAME@@` placeholders are replaced by values (Terraform expressions or literals).
+ */
+
+export const TEMPLATE_DIR = join(__dirname, '..', '..', 'templates', 'host');
+
+/** EC2's user data limit, in bytes before base64 encoding. */
+export const USER_DATA_LIMIT_BYTES = 16384;
+/** Length of the base64 encoding of USER_DATA_LIMIT_BYTES bytes (what `user_data_base64` holds). */
+export const USER_DATA_LIMIT_BASE64_CHARS = 4 * Math.ceil(USER_DATA_LIMIT_BYTES / 3);
+
+export interface HostFile {
+  /** Absolute path on the host. */
+  readonly path: string;
+  /** File name in templates/host. */
+  readonly template: string;
+  readonly permissions: '0755' | '0644';
+}
+
+/** Every file the boot sequence writes, from templates/host. */
+export const HOST_FILES: readonly HostFile[] = [
+  { path: '/usr/local/lib/pmm/boot.sh', template: 'boot.sh', permissions: '0755' },
+  {
+    path: '/usr/local/lib/pmm/install-packages.sh',
+    template: 'install-packages.sh',
+    permissions: '0755',
+  },
+  {
+    path: '/usr/local/lib/pmm/mount-data-volume.sh',
+    template: 'mount-data-volume.sh',
+    permissions: '0755',
+  },
+  {
+    path: '/usr/local/lib/pmm/run-pmm-server.sh',
+    template: 'run-pmm-server.sh',
+    permissions: '0755',
+  },
+  {
+    path: '/usr/local/lib/pmm/set-admin-password.sh',
+    template: 'set-admin-password.sh',
+    permissions: '0755',
+  },
+  {
+    path: '/etc/systemd/system/pmm-server.service',
+    template: 'pmm-server.service',
+    permissions: '0644',
+  },
+  {
+    path: '/etc/systemd/system/pmm-data-volume.service',
+    template: 'pmm-data-volume.service',
+    permissions: '0644',
+  },
+  {
+    path: '/etc/systemd/system/pmm-data-volume.timer',
+    template: 'pmm-data-volume.timer',
+    permissions: '0644',
+  },
+  {
+    path: '/etc/systemd/system/pmm-admin-password.service',
+    template: 'pmm-admin-password.service',
+    permissions: '0644',
+  },
+  {
+    path: '/etc/systemd/system/pmm-admin-password.timer',
+    template: 'pmm-admin-password.timer',
+    permissions: '0644',
+  },
+  {
+    path: '/etc/systemd/system/pmm-journal-export.service',
+    template: 'pmm-journal-export.service',
+    permissions: '0644',
+  },
+  { path: '/etc/logrotate.d/pmm-journal', template: 'logrotate-pmm', permissions: '0644' },
+  { path: '/etc/docker/daemon.json', template: 'docker-daemon.json', permissions: '0644' },
+  {
+    path: '/opt/aws/amazon-cloudwatch-agent/etc/pmm-cloudwatch-agent.json',
+    template: 'cloudwatch-agent.json',
+    permissions: '0644',
+  },
+  { path: '/etc/pmm/host.env', template: 'host.env', permissions: '0644' },
+  { path: '/etc/pmm/pmm-server.env', template: 'pmm-server.env', permissions: '0644' },
+];
+
+/** Values for the templates' `@@NAME@@` placeholders (literals or Terraform expressions). */
+export interface UserDataValues {
+  readonly PMM_VERSION: string;
+  readonly DATA_VOLUME_ID: string;
+  readonly ADMIN_SECRET_ARN: string;
+  readonly REGION: string;
+  readonly LOG_GROUP_NAME: string;
+  /** "true" or "false". */
+  readonly ENABLE_TELEMETRY: string;
+  readonly PUBLIC_ADDRESS: string;
+}
+
+export const CUSTOM_QUERY_RESOLUTIONS = ['high', 'medium', 'low'] as const;
+export type CustomQueryResolution = (typeof CUSTOM_QUERY_RESOLUTIONS)[number];
+
+/** Where run-pmm-server.sh looks for a resolution's custom PostgreSQL queries. */
+export function customQueriesPath(resolution: CustomQueryResolution): string {
+  return `/etc/pmm/custom-queries/postgresql/${resolution}-resolution/queries-custom.yml`;
+}
+
+/**
+ * The start of a cloud-config `write_files` entry for gzip+base64 content; append the
+ * base64gzip value and a newline. Contains no `${`, `%{` or double quotes, so it is safe
+ * inside Terraform function arguments.
+ */
+export function gzipFileEntryPrefix(path: string): string {
+  return `  - path: ${path}\n    permissions: '0644'\n    encoding: gz+b64\n    content: `;
+}
+
+export function readTemplate(name: string): string {
+  return readFileSync(join(TEMPLATE_DIR, name), 'utf8');
+}
+
+/** Escapes literal text so a Terraform string template yields it unchanged. */
+export function escapeTerraformTemplate(text: string): string {
+  return text.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
+}
+
+/**
+ * Escapes a template's literal text and replaces its `@@NAME@@` placeholders with values
+ * (which are not escaped: they may be Terraform expressions).
+ */
+export function renderTemplate(
+  name: string,
+  text: string,
+  values: Readonly<Record<string, string>>,
+): string {
+  return text
+    .split(/@@([A-Z_]+)@@/)
+    .map((part, i) => {
+      if (i % 2 === 0) return escapeTerraformTemplate(part);
+      const value = values[part];
+      if (value === undefined) throw new Error(`template ${name}: no value for @@${part}@@`);
+      return value;
+    })
+    .join('');
+}
+
+function indent(text: string, spaces: number): string {
+  const pad = ' '.repeat(spaces);
+  return text
+    .split('\n')
+    .map((line) => (line === '' ? '' : pad + line))
+    .join('\n');
+}
+
+const BOUNDARY = '==PMM-BOOT-BOUNDARY==';
+
+/**
+ * The complete user data as a Terraform string template (gzip and base64 it with
+ * `base64gzip`). `extraWriteFiles` are further `write_files` entries (Terraform expressions
+ * that yield complete entries or an empty string), e.g. custom query files.
+ */
+export function renderUserData(values: UserDataValues, extraWriteFiles: string[] = []): string {
+  const entries = HOST_FILES.map((f) => {
+    const body = renderTemplate(f.template, readTemplate(f.template), { ...values });
+    return [
+      `  - path: ${f.path}`,
+      `    owner: root:root`,
+      `    permissions: '${f.permissions}'`,
+      `    content: |`,
+      indent(body.endsWith('\n') ? body.slice(0, -1) : body, 6),
+    ].join('\n');
+  });
+  const cloudConfig = ['#cloud-config', 'write_files:', ...entries].join('\n') + '\n';
+  const bootPart = '#!/bin/sh\nexec /usr/local/lib/pmm/boot.sh\n';
+  return [
+    `Content-Type: multipart/mixed; boundary="${BOUNDARY}"`,
+    'MIME-Version: 1.0',
+    '',
+    `--${BOUNDARY}`,
+    'Content-Type: text/cloud-config; charset="us-ascii"',
+    'Content-Disposition: attachment; filename="pmm-cloud-config.yaml"',
+    '',
+    cloudConfig + extraWriteFiles.join(''),
+    `--${BOUNDARY}`,
+    'Content-Type: text/x-shellscript; charset="us-ascii"',
+    'Content-Disposition: attachment; filename="pmm-boot.sh"',
+    '',
+    bootPart,
+    `--${BOUNDARY}--`,
+    '',
+  ].join('\n');
+}
