@@ -110,7 +110,7 @@ describe('PMM instance', () => {
 
   it('exposes the ARN of the root EBS volume for backups', () => {
     expect(probe.output.probe_root_volume_arn.value).toBe(
-      'arn:${data.aws_partition.pmm_host_partition.partition}:ec2:${data.aws_region.pmm_host_region.name}:${data.aws_caller_identity.pmm_host_account.account_id}:volume/${aws_instance.pmm_host_instance.root_block_device[0].volume_id}',
+      '${join(":", ["arn", data.aws_partition.pmm_host_partition.partition, "ec2", data.aws_region.pmm_host_region.name, data.aws_caller_identity.pmm_host_account.account_id, join("/", ["volume", aws_instance.pmm_host_instance.root_block_device[0].volume_id])])}',
     );
   });
 });

@@ -221,7 +221,17 @@ export class PmmHost extends Construct {
 
     this.instanceId = instance.id;
     this.privateIp = instance.privateIp;
-    this.rootVolumeArn = `arn:${partition.partition}:ec2:${region.name}:${account.accountId}:volume/${instance.rootBlockDevice.volumeId}`;
+    // Built with join(), not a template: a template inside Fn.* arguments gets escaped.
+    this.rootVolumeArn = Token.asString(
+      Fn.join(':', [
+        'arn',
+        partition.partition,
+        'ec2',
+        region.name,
+        account.accountId,
+        Fn.join('/', ['volume', instance.rootBlockDevice.volumeId]),
+      ]),
+    );
     this.roleArn = role.roleArn;
     this.roleName = role.roleName;
     this.agentMetricDimensions = agentMetricsFor(instance.id);
