@@ -3,7 +3,10 @@ import { PmmModuleStack } from './stacks/module-stack';
 import { PmmRootStack } from './stacks/root-stack';
 import { loadRootStackConfig } from './stacks/stack-config';
 
-/** Synthesizes both stacks into cdktf.out/: `pmm` (deployable) and `pmm-module` (the module). */
+/**
+ * Both stacks: `pmm` (deployable) and `pmm-module` (the publishable module). The output
+ * folder is `outdir`, else CDKTF_OUTDIR (set by the cdktf CLI), else cdktf.out/.
+ */
 export function buildApp(outdir?: string): App {
   const app = new App({ outdir, skipBackendValidation: true });
   new PmmRootStack(app, 'pmm', loadRootStackConfig());

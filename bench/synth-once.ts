@@ -1,6 +1,6 @@
 /**
  * One synth of both stacks, for bench/synth.ts: prints {"maxRssKiB": ...} as its last line.
- * Run as `node --import tsx bench/synth-once.ts <outdir>` from the project (or a copy of it).
+ * bench/synth.ts bundles it with esbuild and runs `node synth-once.js <outdir>`.
  */
 import { buildApp } from '../main';
 

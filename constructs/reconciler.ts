@@ -24,6 +24,7 @@ import { Construct } from 'constructs';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { countWhenNotEmpty, Flag } from './util/plan-time';
+import { PROJECT_ROOT } from './util/project-paths';
 import { requireInRange } from './util/validate';
 
 /** `one(resource[*].attribute)`: the attribute of a counted resource, or null without it. */
@@ -33,8 +34,8 @@ function single(resource: ITerraformDependable, attribute: string): string {
 
 /** The zip `npm run build:lambda` writes (functions/asg-reconciler/build.ts). */
 export const RECONCILER_ZIP = resolve(
-  __dirname,
-  '../functions/asg-reconciler/dist/asg-reconciler.zip',
+  PROJECT_ROOT,
+  'functions/asg-reconciler/dist/asg-reconciler.zip',
 );
 
 /** Throws a clear error when the Lambda zip has not been built. */

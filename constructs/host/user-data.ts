@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PROJECT_ROOT } from '../util/project-paths';
 
 /**
  * Renders the host's boot sequence (the files in `templates/host/`) into multi-part MIME
@@ -11,7 +12,7 @@ import { join } from 'node:path';
  * our own `@@NAME@@` placeholders are replaced by values (Terraform expressions or literals).
  */
 
-export const TEMPLATE_DIR = join(__dirname, '..', '..', 'templates', 'host');
+export const TEMPLATE_DIR = join(PROJECT_ROOT, 'templates', 'host');
 
 /** EC2's user data limit, in bytes before base64 encoding. */
 export const USER_DATA_LIMIT_BYTES = 16384;
