@@ -2,7 +2,7 @@ import { EbsSnapshot } from '@cdktf/provider-aws/lib/ebs-snapshot';
 import { EbsVolume } from '@cdktf/provider-aws/lib/ebs-volume';
 import { Fn, Op, Token } from 'cdktf';
 import { Construct } from 'constructs';
-import { countWhen, Flag, oneOf } from './util/plan-time';
+import { countWhen, Flag, oneAttribute } from './util/plan-time';
 import { requireInRange, requireOneOf } from './util/validate';
 
 export const DATA_VOLUME_TYPES = ['gp3', 'gp2', 'io1', 'io2'] as const;
@@ -74,6 +74,6 @@ export class DataVolume extends Construct {
 
     this.volumeId = volume.id;
     this.volumeArn = volume.arn;
-    this.initialSnapshotId = oneOf(`\${${snapshot.fqn}[*].id}`);
+    this.initialSnapshotId = oneAttribute(snapshot, 'id');
   }
 }

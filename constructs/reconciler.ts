@@ -10,27 +10,13 @@ import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
-import {
-  AssetType,
-  Fn,
-  IResolvable,
-  ITerraformDependable,
-  Op,
-  propertyAccess,
-  TerraformAsset,
-  Token,
-} from 'cdktf';
+import { AssetType, Fn, IResolvable, Op, propertyAccess, TerraformAsset } from 'cdktf';
 import { Construct } from 'constructs';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { countWhenNotEmpty, Flag } from './util/plan-time';
+import { countWhenNotEmpty, Flag, oneAttribute } from './util/plan-time';
 import { PROJECT_ROOT } from './util/project-paths';
 import { requireInRange } from './util/validate';
-
-/** `one(resource[*].attribute)`: the attribute of a counted resource, or null without it. */
-function single(resource: ITerraformDependable, attribute: string): string {
-  return Token.asString(Fn.one(propertyAccess(resource, ['*', attribute])));
-}
 
 /** The zip `npm run build:lambda` writes (functions/asg-reconciler/build.ts). */
 export const RECONCILER_ZIP = resolve(
@@ -104,7 +90,7 @@ export class AsgReconciler extends Construct {
     const asgNames = propertyAccess(props.monitoredAsgs, ['*', 'asg_name']);
 
     const partition = new DataAwsPartition(this, 'partition', { count });
-    const partitionName = single(partition, 'partition');
+    const partitionName = oneAttribute(partition, 'partition');
 
     // ---- network: its own SG; 80 to the PMM instance, 443 to the AWS APIs ----
     const sg = new SecurityGroup(this, 'security_group', {
@@ -115,7 +101,7 @@ export class AsgReconciler extends Construct {
       tags: { Name: name },
       lifecycle: { createBeforeDestroy: true },
     });
-    const sgId = single(sg, 'id');
+    const sgId = oneAttribute(sg, 'id');
     new VpcSecurityGroupEgressRule(this, 'egress_pmm_api', {
       count,
       securityGroupId: sgId,
@@ -160,7 +146,7 @@ export class AsgReconciler extends Construct {
         ],
       }),
     });
-    const roleName = single(role, 'name');
+    const roleName = oneAttribute(role, 'name');
     const vpcAccess = new IamRolePolicyAttachment(this, 'vpc_access', {
       count,
       role: roleName,
@@ -229,7 +215,7 @@ export class AsgReconciler extends Construct {
       count,
       functionName: name,
       description: 'Enrols monitored ASG instances in PMM and retires the ones that left',
-      role: single(role, 'arn'),
+      role: oneAttribute(role, 'arn'),
       runtime: 'nodejs22.x',
       handler: 'index.handler',
       filename: zipPath,
@@ -249,7 +235,7 @@ export class AsgReconciler extends Construct {
       tags: { Name: name },
       dependsOn: [logGroup, vpcAccess, policy],
     });
-    const fnArn = single(fn, 'arn');
+    const fnArn = oneAttribute(fn, 'arn');
 
     const rule = new CloudwatchEventRule(this, 'schedule', {
       count,
@@ -260,7 +246,7 @@ export class AsgReconciler extends Construct {
     });
     new CloudwatchEventTarget(this, 'schedule_target', {
       count,
-      rule: single(rule, 'name'),
+      rule: oneAttribute(rule, 'name'),
       targetId: 'asg-reconciler',
       arn: fnArn,
     });
@@ -268,13 +254,13 @@ export class AsgReconciler extends Construct {
       count,
       statementId: 'AllowEventBridgeSchedule',
       action: 'lambda:InvokeFunction',
-      functionName: single(fn, 'function_name'),
+      functionName: oneAttribute(fn, 'function_name'),
       principal: 'events.amazonaws.com',
-      sourceArn: single(rule, 'arn'),
+      sourceArn: oneAttribute(rule, 'arn'),
     });
 
-    this.functionName = single(fn, 'function_name');
+    this.functionName = oneAttribute(fn, 'function_name');
     this.functionArn = fnArn;
-    this.roleArn = single(role, 'arn');
+    this.roleArn = oneAttribute(role, 'arn');
   }
 }

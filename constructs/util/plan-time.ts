@@ -1,13 +1,4 @@
-import {
-  Fn,
-  IResolvable,
-  Op,
-  propertyAccess,
-  ref,
-  TerraformElement,
-  Token,
-  Tokenization,
-} from 'cdktf';
+import { Fn, IResolvable, Op, propertyAccess, TerraformElement, Token } from 'cdktf';
 
 /**
  * A switch that may be a literal (construct used from TypeScript) or a Terraform
@@ -50,29 +41,6 @@ export function countWhenAll(...flags: Flag[]): number {
 /** `value` when `flag` is true, otherwise null (for outputs and optional arguments). */
 export function valueOrNull<T>(flag: Flag, value: T): T {
   return Fn.conditional(flag, value, Token.nullValue()) as T;
-}
-
-/**
- * The attribute of the single instance of a counted resource, or null when count is 0:
- * `one(resource[*].attribute)`. Pass `\`\${resource.fqn}[*].attribute\``.
- *
- * (A string built from `fqn` must not go into `Fn.one` as is: cdktf would quote it and
- * render `one("${aws_x.y}[*].attribute")`, a template string, not a splat. The reference
- * and the literal splat are therefore joined into one reference here.)
- */
-export function oneOf(splatExpression: string): string {
-  const fragments = Tokenization.reverseString(splatExpression);
-  const reference = fragments.firstToken as { identifier?: unknown } | undefined;
-  const suffix = fragments.literals[0] as unknown;
-  if (
-    fragments.length === 2 &&
-    typeof reference?.identifier === 'string' &&
-    typeof suffix === 'string' &&
-    suffix.startsWith('[*]')
-  ) {
-    return Token.asString(Fn.one(ref(`${reference.identifier}${suffix}`)));
-  }
-  return Token.asString(Fn.one(splatExpression));
 }
 
 /** `one(element[*].attribute)`: an attribute of a counted resource or data source, or null. */
