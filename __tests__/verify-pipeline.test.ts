@@ -148,4 +148,13 @@ describe('checkov classification', () => {
     expect(sum.failed.map((f) => f.resource)).toEqual(['aws_lb.other']);
     expect(unusedSkips(skips, [sum]).map((s) => s.id)).toEqual(['CKV_9']);
   });
+
+  it('applies a skip scoped to one scan only to that scan', () => {
+    const scoped = [
+      { id: 'CKV_1', reason: 'variable not evaluated in synth JSON', scan: 'synth' as const },
+    ];
+    expect(classify(report, scoped, 'synth').skipped).toHaveLength(1);
+    expect(classify(report, scoped, 'plan').skipped).toHaveLength(0);
+    expect(classify(report, scoped, 'plan').failed).toHaveLength(3);
+  });
 });

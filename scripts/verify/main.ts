@@ -15,7 +15,7 @@ import {
 } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { BAD_INPUTS, BadInputCase, badInputCases } from './bad-inputs';
-import { CheckovSkip, CheckovSummary, classify, unusedSkips } from './lib/checkov';
+import { CheckovScan, CheckovSkip, CheckovSummary, classify, unusedSkips } from './lib/checkov';
 import { EMULATOR_DRIFT, EMULATOR_GAPS } from './emulator-gaps';
 import { Moto, standInAmis, startMoto, stopMoto } from './lib/moto';
 import { RunResult, pool, run, tail } from './lib/proc';
@@ -660,10 +660,16 @@ function loadSkips(): Promise<CheckovSkip[]> {
     if (r.code !== 0) fail(`cannot read ${relative(ROOT, SKIPS_FILE)}`, r);
     const doc = JSON.parse(r.stdout) as { skips?: CheckovSkip[] };
     const skips = doc.skips ?? [];
-    const bad = skips.filter((x) => !x.id || !x.reason || x.reason.trim().length < 20);
+    const bad = skips.filter(
+      (x) =>
+        !x.id ||
+        !x.reason ||
+        x.reason.trim().length < 20 ||
+        (x.scan !== undefined && x.scan !== 'synth' && x.scan !== 'plan'),
+    );
     if (bad.length)
       fail(
-        `${relative(ROOT, SKIPS_FILE)}: every skip needs an id and a reason (>= 20 chars): ${bad.map((b) => b.id).join(', ')}`,
+        `${relative(ROOT, SKIPS_FILE)}: every skip needs an id, a reason (>= 20 chars) and, if any, scan: synth or plan: ${bad.map((b) => b.id).join(', ')}`,
       );
     return skips;
   });
@@ -694,7 +700,7 @@ function checkovCopyOfSynth(): string {
 
 async function checkov(
   args: string[],
-  label: string,
+  label: CheckovScan,
   skips: CheckovSkip[],
 ): Promise<CheckovSummary> {
   const r = await run(
@@ -718,7 +724,7 @@ async function checkov(
   } catch {
     fail(`checkov (${label}) printed no JSON report`, r, join(LOGS, `checkov-${label}.log`));
   }
-  const sum = classify(report, skips);
+  const sum = classify(report, skips, label);
   if (sum.passed + sum.failed.length + sum.skipped.length === 0) {
     fail(
       `checkov (${label}) ran no check at all (wrong framework or path?)`,
@@ -818,6 +824,7 @@ async function main(): Promise<number> {
   await step('4. bad inputs', async (s) => badInputs(prepared!, seed!, s), emu);
   if (moto) {
     stopMoto();
+    rmSync(join(WORK, 'moto.pid'), { force: true });
     progress(`moto stopped (pid ${moto.pid})`);
   }
 

@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-MOTO_VERSION=5.2.5
-CHECKOV_VERSION=3.3.30
+# moto[server] 5.2.5 and checkov 3.3.30 with every dependency pinned (pip freeze output).
+REQ_MOTO=scripts/verify/requirements-moto.txt
+REQ_CHECKOV=scripts/verify/requirements-checkov.txt
 CACHE=.cache/verify
 MIRROR=/opt/tf-plugins
 
@@ -21,23 +22,27 @@ if ((${#missing[@]})); then
   exit 1
 fi
 
-# $1 venv dir, $2 requirement, $3 import name
+# $1 venv dir, $2 requirements file; reinstalls when the requirements file changes.
 ensure_venv() {
-  local dir=$1 req=$2 marker="$1/.installed-$2"
-  if [[ -f "$marker" ]]; then return 0; fi
-  echo "[verify] installing $req into $dir (first run only)"
+  local dir=$1 req=$2 stamp
+  stamp="$1/.installed-$(sha256sum "$req" | cut -c1-16)"
+  if [[ -f "$stamp" ]]; then return 0; fi
+  echo "[verify] installing $req into $dir (first run, or the file changed)"
   rm -rf "$dir"
   python3 -m venv "$dir"
-  "$dir/bin/pip" install --quiet --disable-pip-version-check "$req"
-  touch "$marker"
+  if ! "$dir/bin/pip" install --disable-pip-version-check -r "$req" >"$dir.pip.log" 2>&1; then
+    tail -n 30 "$dir.pip.log" >&2
+    return 1
+  fi
+  touch "$stamp"
 }
 mkdir -p "$CACHE"
-ensure_venv "$CACHE/moto" "moto[server]==$MOTO_VERSION" &
+ensure_venv "$CACHE/moto" "$REQ_MOTO" &
 moto_pid=$!
-ensure_venv "$CACHE/checkov" "checkov==$CHECKOV_VERSION" &
+ensure_venv "$CACHE/checkov" "$REQ_CHECKOV" &
 checkov_pid=$!
-wait "$moto_pid" || { echo "verify: FAILED to install moto[server]==$MOTO_VERSION from PyPI" >&2; exit 1; }
-wait "$checkov_pid" || { echo "verify: FAILED to install checkov==$CHECKOV_VERSION from PyPI" >&2; exit 1; }
+wait "$moto_pid" || { echo "verify: FAILED to install $REQ_MOTO from PyPI (log: $CACHE/moto.pip.log)" >&2; exit 1; }
+wait "$checkov_pid" || { echo "verify: FAILED to install $REQ_CHECKOV from PyPI (log: $CACHE/checkov.pip.log)" >&2; exit 1; }
 
 # The pipeline stops moto itself; this trap covers a pipeline that was killed.
 cleanup() {
@@ -45,7 +50,8 @@ cleanup() {
   if [[ -f "$pidfile" ]]; then
     local pid
     pid=$(cat "$pidfile")
-    if kill -0 "$pid" 2>/dev/null; then kill "$pid" 2>/dev/null || true; fi
+    # Only our moto server (a pid can be reused once moto has exited).
+    if grep -qs moto_server.py "/proc/$pid/cmdline"; then kill "$pid" 2>/dev/null || true; fi
     rm -f "$pidfile"
   fi
 }

@@ -5,7 +5,14 @@ export interface CheckovSkip {
   /** Resource addresses (or suffixes) the skip applies to; absent = every resource. */
   readonly resources?: readonly string[];
   readonly reason: string;
+  /**
+   * Limits the skip to one scan: `synth` (the synthesized JSON, where checkov cannot
+   * evaluate variables) or `plan` (the plan JSON). @default both
+   */
+  readonly scan?: CheckovScan;
 }
+
+export type CheckovScan = 'synth' | 'plan';
 
 export interface CheckovFinding {
   readonly checkId: string;
@@ -52,7 +59,12 @@ export function skipFor(
 }
 
 /** Classifies `checkov -o json` output (one report object or an array of them). */
-export function classify(report: Json, skips: readonly CheckovSkip[]): CheckovSummary {
+export function classify(
+  report: Json,
+  allSkips: readonly CheckovSkip[],
+  scan?: CheckovScan,
+): CheckovSummary {
+  const skips = allSkips.filter((s) => !s.scan || !scan || s.scan === scan);
   const reports: Json[] = Array.isArray(report) ? report : [report];
   let passed = 0;
   const failed: CheckovFinding[] = [];
