@@ -18,7 +18,7 @@ import { BAD_INPUTS, BadInputCase, badInputCases } from './bad-inputs';
 import { CheckovScan, CheckovSkip, CheckovSummary, classify, unusedSkips } from './lib/checkov';
 import { EMULATOR_DRIFT, EMULATOR_GAPS } from './emulator-gaps';
 import { Moto, standInAmis, startMoto, stopMoto } from './lib/moto';
-import { RunResult, pool, run, tail } from './lib/proc';
+import { RunResult, killRunning, pool, run, tail } from './lib/proc';
 import {
   emulatorProvider,
   hasProviderBlock,
@@ -739,9 +739,9 @@ async function checkov(
 async function main(): Promise<number> {
   rmSync(WORK, { recursive: true, force: true });
   mkdirSync(LOGS, { recursive: true });
-  mkdirSync(join(CACHE, 'plugin-cache'), { recursive: true });
-  writeCliConfig(cliConfig, join(CACHE, 'plugin-cache'));
+  writeCliConfig(cliConfig);
   const onSignal = () => {
+    killRunning();
     stopMoto();
     process.exit(130);
   };

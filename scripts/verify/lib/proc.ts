@@ -1,5 +1,5 @@
 /** Child processes with captured output, a log file per command, and a small pool. */
-import { spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -20,6 +20,15 @@ export interface RunOptions {
   readonly timeoutSeconds?: number;
 }
 
+const live = new Set<ChildProcess>();
+
+/** Terminates every command still running (on SIGINT/SIGTERM of the pipeline). */
+export function killRunning(): void {
+  // SIGKILL: terraform's graceful stop waits minutes for retries against a stopped emulator;
+  // its state here is a throwaway copy.
+  for (const child of live) child.kill('SIGKILL');
+}
+
 export function run(
   cmd: string,
   args: readonly string[],
@@ -32,6 +41,7 @@ export function run(
       env: opts.env ?? process.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    live.add(child);
     let stdout = '';
     let stderr = '';
     let output = '';
@@ -50,6 +60,7 @@ export function run(
         }, opts.timeoutSeconds * 1000)
       : undefined;
     const finish = (code: number) => {
+      live.delete(child);
       if (timer) clearTimeout(timer);
       const seconds = (Date.now() - started) / 1000;
       if (opts.log) {

@@ -17,12 +17,15 @@ export function mirrorProviders(mirror = PLUGIN_MIRROR): Record<string, string[]
   return out;
 }
 
-/** A CLI config that installs providers only from the local mirror (no registry access). */
-export function writeCliConfig(path: string, pluginCacheDir: string, mirror = PLUGIN_MIRROR): void {
+/**
+ * A CLI config that installs providers only from the local mirror (no registry access).
+ * No plugin_cache_dir: an unpacked mirror is symlinked into each .terraform/ anyway, and a
+ * shared cache races when several `terraform init` run at once.
+ */
+export function writeCliConfig(path: string, mirror = PLUGIN_MIRROR): void {
   writeFileSync(
     path,
     `# Written by scripts/verify: providers come only from the local filesystem mirror.
-plugin_cache_dir = "${pluginCacheDir}"
 disable_checkpoint = true
 provider_installation {
   filesystem_mirror {
