@@ -1,0 +1,160 @@
+import { BAD_INPUTS, badInputCases } from '../scripts/verify/bad-inputs';
+import { classify, unusedSkips } from '../scripts/verify/lib/checkov';
+import { moduleBlocksWithSource, stripRandomFromHcl } from '../scripts/verify/lib/terraform';
+import {
+  excludeWithDependents,
+  preventDestroyResources,
+  substituteRandom,
+  validatedVariables,
+} from '../scripts/verify/lib/tf-json';
+import { synthModule } from './helpers/synth';
+
+describe('bad-input table (scripts/verify/bad-inputs.ts)', () => {
+  it('has a bad value for every validation block of every validated module variable', () => {
+    const { problems, cases } = badInputCases(synthModule());
+    expect(problems).toEqual([]);
+    const covered = new Set(cases.map((c) => `${c.variable}#${c.rule}`));
+    for (const v of validatedVariables(synthModule())) {
+      for (const r of v.rules) expect(covered).toContain(`${v.name}#${r.index}`);
+    }
+  });
+
+  it('reports a new validated variable without a bad value, and entries for unvalidated ones', () => {
+    const tf = {
+      variable: {
+        fresh: { type: 'string', validation: [{ condition: '${true}', error_message: 'fresh!' }] },
+        plain: { type: 'string' },
+      },
+    };
+    const { problems, cases } = badInputCases(tf, { plain: [{ value: 'x' }] });
+    expect(cases).toEqual([]);
+    expect(problems.join('\n')).toMatch(/"fresh" validation #0 \("fresh!"\) has no bad value/);
+    expect(problems.join('\n')).toMatch(/values for "plain", which has no validation block/);
+  });
+
+  it('takes the expected message from the module JSON, per validation block', () => {
+    const { cases } = badInputCases(synthModule(), BAD_INPUTS);
+    const port = cases.find((c) => c.variable === 'monitored_asgs' && c.rule === 1)!;
+    expect(port.expectedMessage).toBe(
+      synthModule().variable.monitored_asgs.validation[1].error_message,
+    );
+  });
+});
+
+describe('random_* substitution', () => {
+  it('replaces random resources by sensitive inputs and leaves no reference or requirement', () => {
+    const { tf, substitutions } = substituteRandom(synthModule());
+    const text = JSON.stringify(tf);
+    const leftover = text.match(/\$\{[^}]*\brandom_[a-z]+\.[a-z_]+\.[a-z_]+/g) ?? [];
+    expect(leftover).toEqual([]);
+    expect(tf.resource).not.toHaveProperty('random_password');
+    expect(tf.terraform.required_providers).not.toHaveProperty('random');
+    for (const s of substitutions) {
+      expect(tf.variable[s.variable]).toMatchObject({ type: s.type, sensitive: true });
+      expect(text).toContain(`var.${s.variable}`);
+    }
+  });
+
+  it('rewrites attribute references and drops depends_on entries', () => {
+    const { tf, substitutions } = substituteRandom({
+      terraform: { required_providers: { random: {}, aws: {} } },
+      resource: {
+        random_integer: { n: { min: 5, max: 9 } },
+        aws_x: { a: { v: '${random_integer.n.result + 1}', depends_on: ['random_integer.n'] } },
+      },
+    });
+    expect(substitutions).toEqual([
+      expect.objectContaining({ variable: 'random_integer_n_result', type: 'number' }),
+    ]);
+    expect(tf.resource.aws_x.a).toEqual({
+      v: '${var.random_integer_n_result + 1}',
+      depends_on: [],
+    });
+    expect(tf.variable.random_integer_n_result.default).toBe(5);
+  });
+});
+
+describe('emulator helpers', () => {
+  it('leaves out a resource type together with everything that depends on it', () => {
+    const tf = {
+      resource: {
+        aws_a: { one: {} },
+        aws_b: { two: { x: '${aws_a.one.id}' } },
+        aws_c: { three: { y: '${aws_b.two.arn}' } },
+        aws_d: { four: {} },
+      },
+    };
+    expect(excludeWithDependents(tf, ['aws_a'])).toEqual({
+      kept: ['aws_d.four'],
+      excluded: ['aws_a.one', 'aws_b.two', 'aws_c.three'],
+    });
+  });
+
+  it('finds the data volume as the prevent_destroy resource of the module', () => {
+    expect(preventDestroyResources(synthModule())).toContain(
+      'aws_ebs_volume.pmm_data_volume_volume',
+    );
+  });
+
+  it('finds the caller module block and strips the random requirement from HCL', () => {
+    const hcl = `terraform {
+  required_providers {
+    aws = { source = "hashicorp/aws" }
+    random = {
+      source  = "hashicorp/random"
+      version = "~> 3.6"
+    }
+  }
+}
+module "pmm" {
+  source = "../.."
+  environment = var.environment
+}
+`;
+    expect(moduleBlocksWithSource(hcl, '../..')).toEqual(['pmm']);
+    const { text, changed } = stripRandomFromHcl(hcl);
+    expect(changed).toBe(true);
+    expect(text).not.toMatch(/random/);
+    expect(text).toContain('aws = { source = "hashicorp/aws" }');
+  });
+});
+
+describe('checkov classification', () => {
+  const report = {
+    results: {
+      passed_checks: [{}, {}],
+      failed_checks: [
+        { check_id: 'CKV_1', check_name: 'one', resource: 'resource.vol', file_path: '/a' },
+        {
+          check_id: 'CKV_2',
+          check_name: 'two',
+          resource: 'module.pmm.aws_lb.alb',
+          file_path: '/p',
+        },
+        { check_id: 'CKV_2', check_name: 'two', resource: 'aws_lb.other', file_path: '/p' },
+      ],
+    },
+  };
+  const skips = [
+    { id: 'CKV_1', resources: ['aws_ebs_volume.vol'], reason: 'because of the design' },
+    { id: 'CKV_2', resources: ['aws_lb.alb'], reason: 'because of the design' },
+    { id: 'CKV_9', reason: 'never matches anything at all' },
+  ];
+
+  it('counts a failed check as skipped only for the resources its skip names', () => {
+    const sum = classify(report, skips);
+    expect(sum.passed).toBe(2);
+    expect(sum.skipped.map((s) => s.resource)).toEqual(['resource.vol', 'module.pmm.aws_lb.alb']);
+    expect(sum.failed.map((f) => f.resource)).toEqual(['aws_lb.other']);
+    expect(unusedSkips(skips, [sum]).map((s) => s.id)).toEqual(['CKV_9']);
+  });
+
+  it('applies a skip scoped to one scan only to that scan', () => {
+    const scoped = [
+      { id: 'CKV_1', reason: 'variable not evaluated in synth JSON', scan: 'synth' as const },
+    ];
+    expect(classify(report, scoped, 'synth').skipped).toHaveLength(1);
+    expect(classify(report, scoped, 'plan').skipped).toHaveLength(0);
+    expect(classify(report, scoped, 'plan').failed).toHaveLength(3);
+  });
+});

@@ -1,0 +1,123 @@
+/**
+ * Bad values for every validated module variable, one or more per `validation` block.
+ * `npm run verify` plans the module with each value and expects Terraform to reject it with
+ * that block's own error_message; a validated variable (or validation block) without an
+ * entry here fails both `npm test` (__tests__/verify-bad-inputs.test.ts) and `npm run verify`.
+ *
+ * Values must have the variable's type (a type error is not a validation error).
+ * `rule` is the index of the variable's validation block the value breaks (default 0).
+ */
+import { TfJson, validatedVariables } from './lib/tf-json';
+
+export interface BadInput {
+  readonly value: unknown;
+  /** Index of the validation block this value must trip. @default 0 */
+  readonly rule?: number;
+}
+
+const asg = (overrides: Record<string, unknown>) => [
+  {
+    asg_name: 'percona-a',
+    username: 'pmm',
+    security_group_id: 'sg-0123456789abcdef0',
+    ...overrides,
+  },
+];
+
+export const BAD_INPUTS: Readonly<Record<string, readonly BadInput[]>> = {
+  public_subnet_ids: [{ value: ['subnet-0123456789abcdef0'] }, { value: ['subnet-1', 'subnet-2'] }],
+  private_subnet_ids: [{ value: [] }, { value: ['vpc-0123456789abcdef0'] }],
+  zone_id: [{ value: 'example.com' }],
+  environment: [{ value: 'Prod_1' }, { value: '' }],
+  alarm_emails: [{ value: [] }, { value: ['oncall'] }],
+  service_name: [{ value: 'PMM server' }],
+  dns_names: [{ value: ['pmm', 'pmm'] }, { value: [] }, { value: ['PMM.Example'] }],
+  pmm_version: [{ value: '2' }, { value: 'latest' }],
+  instance_type: [{ value: 't2.micro' }, { value: 'm5.small' }],
+  root_volume_size: [{ value: 8 }, { value: 20.5 }],
+  admin_cidr_block: [{ value: '0.0.0.0/0' }, { value: '10.0.0.0/33' }],
+  ebs_volume_size: [{ value: 0 }, { value: 16385 }],
+  ebs_volume_type: [{ value: 'st1' }],
+  ebs_iops: [{ value: 50 }, { value: 64001 }],
+  ebs_throughput: [{ value: 100 }, { value: 1001 }],
+  kms_key_id: [{ value: 'alias/aws/ebs' }],
+  allowed_cidr_blocks: [{ value: [] }, { value: ['10.0.0.0/33'] }],
+  ssl_policy: [{ value: 'TLS13' }],
+  certificate_issuers: [{ value: ['Amazon'] }],
+  additional_certificate_arns: [{ value: ['arn:aws:iam::123456789012:server-certificate/pmm'] }],
+  alb_logs_retention_days: [{ value: 0 }],
+  backup_schedule: [{ value: 'rate(1 day)' }],
+  backup_retention_days: [{ value: 0 }, { value: 35041 }],
+  weekly_backup_schedule: [{ value: 'cron(0 6 * * 1)' }],
+  weekly_backup_retention_days: [{ value: 0 }],
+  backup_kms_key_id: [{ value: 'not-an-arn' }],
+  alarm_topic_arns: [{ value: ['pmm-alarms'] }],
+  sns_topic_name: [{ value: 'pmm alarms!' }],
+  log_retention_days: [{ value: 10 }],
+  rds_security_group_ids: [{ value: ['default'] }],
+  secret_readers: [{ value: ['arn:aws:iam::123456789012:user/bob'] }],
+  monitored_asgs: [
+    { rule: 0, value: asg({ service_type: 'postgresql' }) },
+    { rule: 1, value: asg({ port: 70000 }) },
+    { rule: 2, value: [...asg({}), ...asg({})] },
+    { rule: 3, value: asg({ username: '' }) },
+    { rule: 4, value: asg({ security_group_id: 'default' }) },
+    { rule: 5, value: asg({ password_secret_arn: 'pmm-mysql' }) },
+  ],
+};
+
+export interface BadInputCase {
+  readonly variable: string;
+  readonly rule: number;
+  readonly value: unknown;
+  /** The error_message Terraform must print (read from the module JSON). */
+  readonly expectedMessage: string;
+}
+
+/**
+ * The cases to run against a module JSON, plus the problems that make the table
+ * incomplete or stale (a validated variable or validation block without a bad value, an
+ * entry for a variable without validation, a rule index that does not exist).
+ */
+export function badInputCases(
+  tf: TfJson,
+  table: Readonly<Record<string, readonly BadInput[]>> = BAD_INPUTS,
+): { cases: BadInputCase[]; problems: string[] } {
+  const cases: BadInputCase[] = [];
+  const problems: string[] = [];
+  const validated = validatedVariables(tf);
+  const byName = new Map(validated.map((v) => [v.name, v]));
+  for (const v of validated) {
+    const entries = table[v.name] ?? [];
+    for (const r of v.rules) {
+      if (!entries.some((e) => (e.rule ?? 0) === r.index)) {
+        problems.push(
+          `variable "${v.name}" validation #${r.index} ("${r.message}") has no bad value in scripts/verify/bad-inputs.ts`,
+        );
+      }
+    }
+  }
+  for (const [name, entries] of Object.entries(table)) {
+    const v = byName.get(name);
+    if (!v) {
+      problems.push(
+        `scripts/verify/bad-inputs.ts has values for "${name}", which has no validation block in the module`,
+      );
+      continue;
+    }
+    for (const e of entries) {
+      const rule = v.rules[e.rule ?? 0];
+      if (!rule) {
+        problems.push(`bad input for "${name}" names validation #${e.rule}, which does not exist`);
+        continue;
+      }
+      cases.push({
+        variable: name,
+        rule: rule.index,
+        value: e.value,
+        expectedMessage: rule.message,
+      });
+    }
+  }
+  return { cases, problems };
+}

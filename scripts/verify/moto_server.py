@@ -1,0 +1,29 @@
+"""Starts moto in server mode on 127.0.0.1:PORT with extra AMIs in its image catalog.
+
+Usage: python moto_server.py PORT EXTRA_AMIS_JSON OUT_AMIS_JSON
+
+moto ships a fixed AMI list (MOTO_AMIS_PATH replaces it). The module looks up Canonical's
+Ubuntu Pro image by name and owner, which is not in that list, so the pipeline writes
+stand-in images matching the module's own `data.aws_ami` filters to EXTRA_AMIS_JSON; they
+are appended to moto's default list and the result is written to OUT_AMIS_JSON.
+"""
+
+import gzip
+import importlib.util
+import json
+import os
+import sys
+
+port, extra_path, out_path = sys.argv[1], sys.argv[2], sys.argv[3]
+moto_dir = importlib.util.find_spec("moto").submodule_search_locations[0]
+with gzip.open(os.path.join(moto_dir, "ec2", "resources", "amis.json.gz"), "rt") as f:
+    amis = json.load(f)
+with open(extra_path, encoding="utf-8") as f:
+    amis.extend(json.load(f))
+with open(out_path, "w", encoding="utf-8") as f:
+    json.dump(amis, f)
+os.environ["MOTO_AMIS_PATH"] = out_path  # read when moto.ec2 is imported: set it first
+
+from moto.server import main  # noqa: E402
+
+main(["-H", "127.0.0.1", "-p", port])
