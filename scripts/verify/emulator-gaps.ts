@@ -24,4 +24,32 @@ export const EMULATOR_DRIFT: Readonly<Record<string, { attributes: string[]; rea
     reason:
       'moto 5.2.5 ListTags for a backup vault reads the ARN from the wrong URL segment and returns no tags, so the provider sees the tags as missing after every apply',
   },
+  aws_backup_plan: {
+    attributes: ['tags', 'tags_all'],
+    reason:
+      'moto 5.2.5 ListTags returns no tags for a backup plan either (same ARN parsing as for vaults)',
+  },
+  aws_vpc_security_group_ingress_rule: {
+    attributes: ['description'],
+    reason:
+      'moto 5.2.5 DescribeSecurityGroupRules drops the description of a rule whose source is a referenced security group (CIDR rules keep theirs)',
+  },
+  aws_vpc_security_group_egress_rule: {
+    attributes: ['description'],
+    reason:
+      'moto 5.2.5 DescribeSecurityGroupRules drops the description of a rule whose destination is a referenced security group (CIDR rules keep theirs)',
+  },
+};
+
+/**
+ * Module inputs the emulator run sets away from their defaults because moto cannot serve the
+ * API the default needs (the provider would retry the failing call until it times out).
+ * The summary lists each with its reason: it is what the emulator test does NOT prove.
+ */
+export const EMULATOR_INPUTS: Readonly<Record<string, { value: unknown; reason: string }>> = {
+  enable_detailed_monitoring: {
+    value: false,
+    reason:
+      'moto 5.2.5 raises NotImplementedError for ec2:MonitorInstances, which the provider calls to turn on detailed monitoring',
+  },
 };

@@ -16,7 +16,7 @@ import {
 import { join, relative, resolve } from 'node:path';
 import { BAD_INPUTS, BadInputCase, badInputCases } from './bad-inputs';
 import { CheckovScan, CheckovSkip, CheckovSummary, classify, unusedSkips } from './lib/checkov';
-import { EMULATOR_DRIFT, EMULATOR_GAPS } from './emulator-gaps';
+import { EMULATOR_DRIFT, EMULATOR_GAPS, EMULATOR_INPUTS } from './emulator-gaps';
 import { Moto, standInAmis, startMoto, stopMoto } from './lib/moto';
 import { RunResult, killRunning, pool, run, tail } from './lib/proc';
 import {
@@ -348,7 +348,11 @@ async function emulatorCycle(p: Prepared, seed: Seed, s: Step): Promise<string> 
     monitored_asgs: [
       { asg_name: seed.asg_name, username: 'pmm', security_group_id: seed.asg_security_group_id },
     ],
+    ...Object.fromEntries(Object.entries(EMULATOR_INPUTS).map(([k, v]) => [k, v.value])),
   };
+  for (const [k, v] of Object.entries(EMULATOR_INPUTS)) {
+    unsupported.push(`${k} = ${JSON.stringify(v.value)} in the emulator run: ${v.reason}`);
+  }
   const override: TfJson = { module: Object.fromEntries(modules.map((m) => [m, inputs])) };
   const provider = { aws: [emulatorProvider(motoUrl!)] };
   if (hasProviderBlock(hcl, 'aws')) override.provider = provider;

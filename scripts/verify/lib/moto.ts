@@ -45,7 +45,7 @@ export function standInAmis(filters: readonly AmiFilter[]): object[] {
     for (const owner of f.owners.length > 0 ? f.owners : ['123456789012']) {
       for (const pattern of f.namePatterns) {
         const name = pattern.replace(/\*/g, '20250101');
-        const arch = f.architectures[0] ?? (/arm64|aarch64/.test(pattern) ? 'arm64' : 'x86_64');
+        const arch = /arm64|aarch64/.test(pattern) ? 'arm64' : (f.architectures[0] ?? 'x86_64');
         out.push({
           ami_id: `ami-0verify${(n++).toString(16).padStart(8, '0')}`,
           name,
@@ -84,8 +84,14 @@ export async function startMoto(
     [join(scriptsDir, 'moto_server.py'), String(port), extra, join(workDir, 'moto-amis.json')],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
-      // ACM certificates requested with DNS validation turn ISSUED after this many seconds.
-      env: { ...process.env, MOTO_ACM_VALIDATION_WAIT: '0' },
+      // ACM certificates requested with DNS validation turn ISSUED after this many seconds;
+      // AWS-managed IAM policies (AmazonSSMManagedInstanceCore, AWSBackupServiceRolePolicyFor*)
+      // exist in moto only when it is told to load them.
+      env: {
+        ...process.env,
+        MOTO_ACM_VALIDATION_WAIT: '0',
+        MOTO_IAM_LOAD_MANAGED_POLICIES: 'true',
+      },
     },
   );
   child.stdout?.pipe(log);

@@ -248,8 +248,14 @@ export function amiFilters(tf: TfJson): AmiFilter[] {
   const out: AmiFilter[] = [];
   for (const [name, body] of Object.entries((tf.data?.aws_ami ?? {}) as Record<string, TfJson>)) {
     const filters = (body.filter ?? []) as { name: string; values: string[] }[];
-    const expand = (v: string) =>
-      v.includes('${') ? ['amd64', 'arm64'].map((a) => v.replace(/\$\{.*\}/, a)) : [v];
+    // A computed name is either `${format("...%s...", <arch>)}` or a template with one
+    // interpolation: stand in both Ubuntu architecture names for the computed part.
+    const expand = (v: string): string[] => {
+      if (!v.includes('${')) return [v];
+      const fmt = /^\$\{format\("((?:[^"\\]|\\.)*)",/.exec(v);
+      const template = fmt ? fmt[1] : v.replace(/\$\{.*\}/, '%s');
+      return ['amd64', 'arm64'].map((a) => template.replace('%s', a));
+    };
     const namePatterns = filters
       .filter((f) => f.name === 'name')
       .flatMap((f) => f.values.flatMap(expand));
