@@ -906,6 +906,8 @@ async function main(): Promise<number> {
       ? `RESULT: FAILED (${failed.map((s) => s.name).join('; ')})`
       : 'RESULT: all steps passed',
   );
+  // The closing count CI reads: verify's steps.
+  out.push(`verify: ${steps.length - failed.length} passed, ${failed.length} failed`);
   console.log(out.join('\n'));
   writeFileSync(join(WORK, 'summary.txt'), out.join('\n') + '\n');
   return failed.length ? 1 : 0;
