@@ -1,5 +1,5 @@
 import { Testing, TerraformStack } from 'cdktf';
-import { BackupPlanConstruct, VAULT_NOTIFICATION_EVENTS } from '../constructs/backup';
+import { BackupPlanConstruct, FAILED_JOB_STATES } from '../constructs/backup';
 import { resource, resourcesOf, synthModule, TfJson } from './helpers/synth';
 
 describe('AWS Backup (module stack)', () => {
@@ -71,24 +71,21 @@ describe('AWS Backup (module stack)', () => {
     ]);
   });
 
-  it('sends job-end notifications of the vault to the alarm topic only when enable_backup_alarms', () => {
-    const n = resource(tf, 'aws_backup_vault_notifications', 'backup_notifications');
-    expect(n.count).toBe('${var.enable_backup_alarms ? 1 : 0}');
-    expect(n.backup_vault_name).toBe('${aws_backup_vault.pmm_backup_vault.name}');
-    expect(n.sns_topic_arn).toBe('${aws_sns_topic.pmm_notifications_topic.arn}');
-    expect(n.backup_vault_events).toEqual(VAULT_NOTIFICATION_EVENTS);
+  it('sends a message for each failed, aborted or expired job of this vault to the alarm topic only when enable_backup_alarms', () => {
+    const rule = resource(tf, 'aws_cloudwatch_event_rule', 'backup_failed_jobs');
+    expect(rule.count).toBe('${var.enable_backup_alarms ? 1 : 0}');
+    expect(rule.event_pattern).toBe(
+      '${jsonencode({"source" = ["aws.backup"], "detail-type" = ["Backup Job State Change"], "detail" = {"state" = ["FAILED", "ABORTED", "EXPIRED"], "backupVaultName" = [aws_backup_vault.pmm_backup_vault.name]}})}',
+    );
+    const target = resource(tf, 'aws_cloudwatch_event_target', 'backup_failed_jobs_to_topic');
+    expect(target.count).toBe('${var.enable_backup_alarms ? 1 : 0}');
+    expect(target.rule).toBe('${one(aws_cloudwatch_event_rule.pmm_backup_failed_jobs[*].name)}');
+    expect(target.arn).toBe('${aws_sns_topic.pmm_notifications_topic.arn}');
+    expect(FAILED_JOB_STATES).toEqual(['FAILED', 'ABORTED', 'EXPIRED']);
   });
 
-  it('uses no deprecated vault event (those are accepted but never sent)', () => {
-    const deprecated = [
-      'BACKUP_JOB_SUCCESSFUL',
-      'BACKUP_JOB_FAILED',
-      'BACKUP_JOB_EXPIRED',
-      'RESTORE_JOB_SUCCESSFUL',
-      'RESTORE_JOB_FAILED',
-    ];
-    for (const e of VAULT_NOTIFICATION_EVENTS) expect(deprecated).not.toContain(e);
-    expect(VAULT_NOTIFICATION_EVENTS).toContain('BACKUP_JOB_COMPLETED');
+  it('uses no vault notifications (their failure events are deprecated and never sent)', () => {
+    expect(resourcesOf(tf, 'aws_backup_vault_notifications')).toEqual({});
   });
 });
 

@@ -28,7 +28,7 @@ describe('alarm SNS topic (module stack)', () => {
     expect(admin.actions).toEqual(['kms:*']);
     expect(services.principals).toEqual([{ type: 'Service', identifiers: PUBLISHING_SERVICES }]);
     expect(services.actions).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
-    expect(PUBLISHING_SERVICES).toEqual(['cloudwatch.amazonaws.com', 'backup.amazonaws.com']);
+    expect(PUBLISHING_SERVICES).toEqual(['cloudwatch.amazonaws.com', 'events.amazonaws.com']);
   });
 
   it('topic policy lets CloudWatch and AWS Backup of this account publish', () => {

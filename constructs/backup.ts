@@ -1,14 +1,15 @@
 import { BackupPlan } from '@cdktf/provider-aws/lib/backup-plan';
 import { BackupSelection } from '@cdktf/provider-aws/lib/backup-selection';
 import { BackupVault } from '@cdktf/provider-aws/lib/backup-vault';
-import { BackupVaultNotifications } from '@cdktf/provider-aws/lib/backup-vault-notifications';
+import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
+import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target';
 import { DataAwsIamPolicyDocument } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document';
 import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { Fn, ListTerraformIterator, Token } from 'cdktf';
 import { Construct } from 'constructs';
-import { countWhen, Flag } from './util/plan-time';
+import { countWhen, Flag, oneAttribute } from './util/plan-time';
 import { requireInRange } from './util/validate';
 
 export interface BackupProps {
@@ -34,9 +35,9 @@ export interface BackupProps {
   readonly kmsKeyArn?: string;
   /** Let `terraform destroy` delete the vault with its recovery points. */
   readonly forceDestroy: Flag;
-  /** SNS topic that receives the vault's job notifications. */
+  /** SNS topic that receives a message for every failed, aborted or expired backup job. */
   readonly notificationTopicArn: string;
-  /** Send backup and restore job notifications to the topic (plan-time switch). */
+  /** Send failed-job messages to the topic (plan-time switch). */
   readonly enableFailureNotifications: Flag;
   /**
    * Minutes after the scheduled time within which a job must start, else it is EXPIRED.
@@ -50,8 +51,12 @@ export interface BackupProps {
   readonly completionWindowMinutes?: number;
 }
 
-/** Job-end events of a vault. BACKUP_JOB_FAILED and friends are deprecated and never sent. */
-export const VAULT_NOTIFICATION_EVENTS = ['BACKUP_JOB_COMPLETED', 'RESTORE_JOB_COMPLETED'];
+/**
+ * Backup job states that mean "no recovery point was made". AWS Backup reports them to
+ * EventBridge ("Backup Job State Change"); the vault-notification events for failures
+ * (BACKUP_JOB_FAILED, ...) are deprecated and never sent, so failures go through EventBridge.
+ */
+export const FAILED_JOB_STATES = ['FAILED', 'ABORTED', 'EXPIRED'];
 
 const MANAGED_POLICIES = {
   backup: 'AWSBackupServiceRolePolicyForBackup',
@@ -158,11 +163,21 @@ export class BackupPlanConstruct extends Construct {
       ),
     });
 
-    new BackupVaultNotifications(this, 'notifications', {
+    // Failure-only messages: one per failed, aborted or expired job of this vault.
+    const failedJobs = new CloudwatchEventRule(this, 'failed_jobs', {
       count: countWhen(props.enableFailureNotifications),
-      backupVaultName: vault.name,
-      snsTopicArn: props.notificationTopicArn,
-      backupVaultEvents: VAULT_NOTIFICATION_EVENTS,
+      name: `${props.namePrefix}-backup-failed`,
+      description: `AWS Backup jobs of vault ${props.namePrefix}-backup that made no recovery point`,
+      eventPattern: Fn.jsonencode({
+        source: ['aws.backup'],
+        'detail-type': ['Backup Job State Change'],
+        detail: { state: FAILED_JOB_STATES, backupVaultName: [vault.name] },
+      }),
+    });
+    new CloudwatchEventTarget(this, 'failed_jobs_to_topic', {
+      count: countWhen(props.enableFailureNotifications),
+      rule: oneAttribute(failedJobs, 'name'),
+      arn: props.notificationTopicArn,
     });
 
     this.vaultName = vault.name;

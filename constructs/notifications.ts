@@ -20,8 +20,8 @@ export interface NotificationsProps {
   readonly alarmTopicArns: string[];
 }
 
-/** AWS services that publish to the topic: alarms and AWS Backup vault notifications. */
-export const PUBLISHING_SERVICES = ['cloudwatch.amazonaws.com', 'backup.amazonaws.com'];
+/** AWS services that publish to the topic: alarms, and EventBridge for failed backup jobs. */
+export const PUBLISHING_SERVICES = ['cloudwatch.amazonaws.com', 'events.amazonaws.com'];
 
 /**
  * The alarm SNS topic, encrypted with its own customer-managed KMS key (the AWS-managed

@@ -7,8 +7,6 @@
 export const EMULATOR_GAPS: Readonly<Record<string, string>> = {
   aws_backup_selection:
     'moto 5.2.5 implements no CreateBackupSelection/GetBackupSelection (AWS Backup has only vaults, plans, tags and report plans)',
-  aws_backup_vault_notifications:
-    'moto 5.2.5 implements no PutBackupVaultNotifications/GetBackupVaultNotifications',
   aws_backup_vault_policy:
     'moto 5.2.5 implements no PutBackupVaultAccessPolicy/GetBackupVaultAccessPolicy',
 };
