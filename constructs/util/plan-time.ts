@@ -38,11 +38,6 @@ export function countWhenAll(...flags: Flag[]): number {
   return countWhen(all);
 }
 
-/** `value` when `flag` is true, otherwise null (for outputs and optional arguments). */
-export function valueOrNull<T>(flag: Flag, value: T): T {
-  return Fn.conditional(flag, value, Token.nullValue()) as T;
-}
-
 /** `one(element[*].attribute)`: an attribute of a counted resource or data source, or null. */
 export function oneAttribute(element: TerraformElement, attribute: string): string {
   return Token.asString(Fn.one(propertyAccess(element, ['*', attribute])));
