@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { resource, synthModule } from './helpers/synth';
+import { terraformTestEnv } from './helpers/terraform';
 
 /**
  * Evaluates the synthesized plan-time expressions with real Terraform (`terraform console`,
@@ -38,6 +39,7 @@ function evaluate(expr: string, vars: Record<string, string>): unknown {
       input: `jsonencode(${expr})\n`,
       encoding: 'utf8',
       stdio: ['pipe', 'pipe', 'pipe'],
+      env: terraformTestEnv(),
     });
   } catch (e) {
     throw new Error(`terraform console failed (is terraform on PATH?): ${String(e)}`);

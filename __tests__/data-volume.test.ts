@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Testing, TerraformStack } from 'cdktf';
 import { DataVolume } from '../constructs/data-volume';
 import { resource, synthModule } from './helpers/synth';
+import { terraformTestEnv } from './helpers/terraform';
 
 const tf = synthModule();
 const volume = resource(tf, 'aws_ebs_volume', 'data_volume_volume');
@@ -25,7 +26,8 @@ function evaluate(expression: string, vars: Record<string, string | number>): st
       cwd: dir,
       input: expression.replace(/^\$\{/, '').replace(/\}$/, '') + '\n',
       encoding: 'utf8',
-      env: { ...process.env, CHECKPOINT_DISABLE: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: terraformTestEnv(),
     }).trim();
   } finally {
     rmSync(dir, { recursive: true, force: true });
