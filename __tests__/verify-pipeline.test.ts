@@ -1,6 +1,12 @@
 import { BAD_INPUTS, badInputCases } from '../scripts/verify/bad-inputs';
 import { classify, unusedSkips } from '../scripts/verify/lib/checkov';
-import { moduleBlocksWithSource, stripRandomFromHcl } from '../scripts/verify/lib/terraform';
+import { EMULATOR_DRIFT } from '../scripts/verify/emulator-gaps';
+import {
+  compareVersions,
+  moduleBlocksWithSource,
+  stripRandomFromHcl,
+  terraformEnv,
+} from '../scripts/verify/lib/terraform';
 import {
   excludeWithDependents,
   preventDestroyResources,
@@ -156,5 +162,45 @@ describe('checkov classification', () => {
     expect(classify(report, scoped, 'synth').skipped).toHaveLength(1);
     expect(classify(report, scoped, 'plan').skipped).toHaveLength(0);
     expect(classify(report, scoped, 'plan').failed).toHaveLength(3);
+  });
+});
+
+describe('verify helpers', () => {
+  it('orders provider versions numerically, so the lowest mirror version is picked', () => {
+    expect(['5.99.0', '5.100.0', '6.0.0', '5.9.1'].sort(compareVersions)).toEqual([
+      '5.9.1',
+      '5.99.0',
+      '5.100.0',
+      '6.0.0',
+    ]);
+  });
+
+  it('accepts description drift only for rules that reference a security group', () => {
+    for (const type of [
+      'aws_vpc_security_group_ingress_rule',
+      'aws_vpc_security_group_egress_rule',
+    ]) {
+      const drift = EMULATOR_DRIFT[type];
+      expect(drift.appliesTo?.({ referenced_security_group_id: 'sg-0123456789abcdef0' })).toBe(
+        true,
+      );
+      expect(
+        drift.appliesTo?.({ referenced_security_group_id: null, cidr_ipv4: '0.0.0.0/0' }),
+      ).toBe(false);
+    }
+  });
+
+  it("runs terraform without the caller's TF_VAR_* inputs or TF_CLI_ARGS flags", () => {
+    const saved = { ...process.env };
+    process.env.TF_VAR_environment = 'from-the-shell';
+    process.env.TF_CLI_ARGS_plan = '-refresh=false';
+    try {
+      const env = terraformEnv('/tmp/cli.tfrc');
+      expect(env.TF_VAR_environment).toBeUndefined();
+      expect(env.TF_CLI_ARGS_plan).toBeUndefined();
+      expect(env.TF_CLI_CONFIG_FILE).toBe('/tmp/cli.tfrc');
+    } finally {
+      process.env = saved;
+    }
   });
 });

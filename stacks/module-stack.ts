@@ -9,7 +9,11 @@ import {
 } from './module-interface';
 import { ReadableIdStack } from './readable-ids';
 
-/** Provider version ranges the published module claims (verified against 5.100.0 and 6.25.0). */
+/**
+ * Provider version ranges the published module claims. `npm run verify` validates and applies
+ * the module on the lowest (5.100.0, the mirror on the CI image); the cdktf bindings describe
+ * 6.25.0, which the root stack pins.
+ */
 export const MODULE_PROVIDER_VERSIONS = {
   aws: '>= 5.100, < 7',
   random: '~> 3.6',

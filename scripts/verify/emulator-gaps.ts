@@ -16,7 +16,19 @@ export const EMULATOR_GAPS: Readonly<Record<string, string>> = {
  * in them although AWS would not. A re-plan whose only changes are these passes and the
  * summary lists them; any other diff fails the step.
  */
-export const EMULATOR_DRIFT: Readonly<Record<string, { attributes: string[]; reason: string }>> = {
+export interface KnownDrift {
+  readonly attributes: string[];
+  readonly reason: string;
+  /** Only resources whose planned values match (default: every resource of the type). */
+  readonly appliesTo?: (after: Record<string, unknown>) => boolean;
+}
+
+/** Security group rules whose other end is a security group, not a CIDR block. */
+const referencesSecurityGroup = (after: Record<string, unknown>): boolean =>
+  typeof after.referenced_security_group_id === 'string' &&
+  after.referenced_security_group_id !== '';
+
+export const EMULATOR_DRIFT: Readonly<Record<string, KnownDrift>> = {
   aws_backup_vault: {
     attributes: ['tags', 'tags_all'],
     reason:
@@ -31,11 +43,13 @@ export const EMULATOR_DRIFT: Readonly<Record<string, { attributes: string[]; rea
     attributes: ['description'],
     reason:
       'moto 5.2.5 DescribeSecurityGroupRules drops the description of a rule whose source is a referenced security group (CIDR rules keep theirs)',
+    appliesTo: referencesSecurityGroup,
   },
   aws_vpc_security_group_egress_rule: {
     attributes: ['description'],
     reason:
       'moto 5.2.5 DescribeSecurityGroupRules drops the description of a rule whose destination is a referenced security group (CIDR rules keep theirs)',
+    appliesTo: referencesSecurityGroup,
   },
 };
 

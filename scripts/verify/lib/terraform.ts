@@ -4,6 +4,17 @@ import { join } from 'node:path';
 
 export const PLUGIN_MIRROR = '/opt/tf-plugins';
 
+/** Orders dotted version numbers numerically (5.99.0 before 5.100.0). */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
 /** Provider versions present in the filesystem mirror, e.g. { 'hashicorp/aws': ['5.100.0'] }. */
 export function mirrorProviders(mirror = PLUGIN_MIRROR): Record<string, string[]> {
   const out: Record<string, string[]> = {};
@@ -11,7 +22,7 @@ export function mirrorProviders(mirror = PLUGIN_MIRROR): Record<string, string[]
   if (!existsSync(base)) return out;
   for (const ns of readdirSync(base)) {
     for (const type of readdirSync(join(base, ns))) {
-      out[`${ns}/${type}`] = readdirSync(join(base, ns, type)).sort();
+      out[`${ns}/${type}`] = readdirSync(join(base, ns, type)).sort(compareVersions);
     }
   }
   return out;
@@ -102,6 +113,10 @@ export function terraformEnv(cliConfig: string, motoUrl?: string): NodeJS.Proces
     });
   }
   delete env.AWS_PROFILE;
+  // The caller's own Terraform inputs and CLI flags must not change what verify plans.
+  for (const k of Object.keys(env)) {
+    if (k.startsWith('TF_VAR_') || k.startsWith('TF_CLI_ARGS')) delete env[k];
+  }
   return env;
 }
 
