@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 /**
  * The project root (the folder with package.json and templates/), found by walking up from
  * this file, so paths hold whether the app runs from source (tsx, jest) or from the
- * esbuild bundle `npm run synth` runs (.cache/app/main.js).
+ * esbuild bundle `npm run synth` runs (.cache/app/main.js, cdktf bundled in).
  */
 export function findProjectRoot(start: string = __dirname): string {
   for (let dir = start; ; dir = dirname(dir)) {
