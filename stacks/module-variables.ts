@@ -148,7 +148,7 @@ export const MODULE_VARIABLES = {
     type: 'string',
     default: 'm5.large',
     description:
-      'EC2 instance type for PMM (large or bigger, t3/m5/c5/r5 families and their successors; Graviton types get an arm64 AMI). Changing it replaces the instance; data persists on the data volume.',
+      'EC2 instance type for PMM (large or bigger, t3/m5/c5/r5 families and their successors; Graviton types get an arm64 AMI). A change within one architecture is made in place (the instance is stopped and started: brief downtime); switching between x86 and Graviton replaces the instance. Data persists on the data volume either way.',
     rules: [
       {
         expr: `can(regex(${JSON.stringify(INSTANCE_TYPE_PATTERN)}, var.instance_type))`,
@@ -161,12 +161,12 @@ export const MODULE_VARIABLES = {
     type: 'number',
     default: 20,
     description:
-      'Root volume size in GiB (gp3, encrypted). Holds the OS, Docker and the PMM image; at least 16.',
+      'Root volume size in GiB (gp3, encrypted); at least 16. Ubuntu, Docker and the PMM 3 image take about 10 GiB, so a disk of 8 GiB would be past the root disk alarm (85 % used) from the first boot; 16 leaves room for logs and pulling a new image.',
     rules: [
       {
         expr: intInRange('root_volume_size', 16, 16384),
         message:
-          'root_volume_size must be a whole number of GiB from 16 to 16384 (the OS, Docker and the PMM image need 16).',
+          'root_volume_size must be a whole number of GiB from 16 to 16384 (Ubuntu, Docker and the PMM 3 image take about 10 GiB, and the root disk alarm fires at 85 % used).',
       },
     ],
   },
