@@ -105,7 +105,7 @@ export const MODULE_VARIABLES = {
     type: 'string',
     default: 'pmm-server',
     description:
-      'Name of the service; prefixes resource names and names the log group /aws/ec2/<service_name>.',
+      'Name of the service; prefixes resource names and names the log group /aws/ec2/<service_name>, which has no environment in it: two environments in one account and region need different service_name values.',
     rules: [
       {
         expr: 'can(regex("^[a-z][a-z0-9-]{0,19}$", var.service_name))',
@@ -427,7 +427,8 @@ export const MODULE_VARIABLES = {
   backup_kms_key_id: {
     type: 'string',
     default: null,
-    description: 'KMS key ARN for the backup vault; null uses the AWS-managed key.',
+    description:
+      "KMS key ARN for the backup vault; null uses the AWS-managed key. The EBS recovery points of this module are not re-encrypted with it: AWS Backup keeps an EBS snapshot encrypted with its source volume's key (kms_key_id or aws/ebs); the vault key covers only resource types with full AWS Backup management.",
     rules: [
       {
         expr: nullOrMatches('backup_kms_key_id', KMS_KEY_ARN),
