@@ -137,7 +137,11 @@ export class Network extends Construct {
     // for_each = toset(distinct([for ... in var.monitored_asgs : ....security_group_id]))
     const asgGroups = TerraformIterator.fromList(
       Fn.distinct(
-        TerraformIterator.fromList(props.monitoredAsgs).pluckProperty('security_group_id'),
+        Token.asList(
+          TerraformIterator.fromList(props.monitoredAsgs as IResolvable).pluckProperty(
+            'security_group_id',
+          ),
+        ),
       ),
     );
     new VpcSecurityGroupIngressRule(this, 'instance_grpc_from_asg', {
