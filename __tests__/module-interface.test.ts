@@ -1,3 +1,7 @@
+import { execFileSync } from 'child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
 import { MODULE_OUTPUTS } from '../stacks/module-interface';
 import { MODULE_VARIABLES } from '../stacks/module-variables';
 import { synthModule } from './helpers/synth';
@@ -171,5 +175,84 @@ describe('module outputs', () => {
   it('exposes the secret ARN, never the password', () => {
     const json = JSON.stringify(tf.output);
     expect(json).not.toMatch(/random_password/);
+  });
+});
+
+describe('validation conditions evaluated by terraform', () => {
+  // Each variable declared with its type and default only, so `terraform console` accepts
+  // any value and the condition itself decides (no providers, no network).
+  const NAMES = ['admin_cidr_block', 'allowed_cidr_blocks', 'certificate_issuers'] as const;
+  const dir = mkdtempSync(join(tmpdir(), 'pmm-validation-'));
+  writeFileSync(
+    join(dir, 'vars.tf.json'),
+    JSON.stringify({
+      variable: Object.fromEntries(
+        NAMES.map((n) => [
+          n,
+          { type: tf.variable[n].type, default: tf.variable[n].default ?? null, nullable: true },
+        ]),
+      ),
+    }),
+  );
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** The validation conditions of `name` evaluated with `value` (HCL), as booleans. */
+  function conditions(name: (typeof NAMES)[number], value?: string): boolean[] {
+    const exprs = (tf.variable[name].validation as { condition: string }[]).map((v) =>
+      v.condition.slice(2, -1),
+    );
+    const out = execFileSync(
+      'terraform',
+      ['console', '-no-color', ...(value === undefined ? [] : [`-var=${name}=${value}`])],
+      {
+        cwd: dir,
+        input: `jsonencode([${exprs.join(', ')}])\n`,
+        encoding: 'utf8',
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: { ...process.env, TF_CLI_CONFIG_FILE: '/dev/null' },
+      },
+    );
+    return JSON.parse(JSON.parse(out.trim()));
+  }
+
+  it.each([
+    [undefined, true],
+    ['10.0.0.0/16', true],
+    ['10.0.0.0/8', true],
+    ['203.0.113.7/32', true],
+    ['0.0.0.0/0', false],
+    ['0.0.0.0/1', false],
+    ['8.0.0.0/7', false],
+    ['::/0', false],
+    ['2001:db8::/32', false],
+    ['10.1.2.3/16', false],
+    ['10.0.0.0/33', false],
+    ['not-a-cidr', false],
+  ])('admin_cidr_block = %p is accepted: %p', (value, ok) => {
+    expect(conditions('admin_cidr_block', value)).toEqual([ok]);
+  });
+
+  it.each([
+    ['["0.0.0.0/0"]', true],
+    ['["10.0.0.0/8", "192.168.1.0/24", "203.0.113.7/32"]', true],
+    ['[]', false],
+    ['["::/0"]', false],
+    ['["10.0.0.0/8", "2001:db8::/32"]', false],
+    ['["10.1.2.3/16"]', false],
+    ['["10.0.0.0/33"]', false],
+  ])('allowed_cidr_blocks = %s is accepted: %p', (value, ok) => {
+    expect(conditions('allowed_cidr_blocks', value)).toEqual([ok]);
+  });
+
+  it.each([
+    ['[]', [true, true]],
+    ['["amazon.com"]', [true, true]],
+    ['["letsencrypt.org", "amazontrust.com"]', [true, true]],
+    ['["awstrust.com"]', [true, true]],
+    ['["amazonaws.com"]', [true, true]],
+    ['["letsencrypt.org"]', [true, false]],
+    ['["amazon.com", "Amazon"]', [false, true]],
+  ])('certificate_issuers = %s passes [names, Amazon CA]: %p', (value, ok) => {
+    expect(conditions('certificate_issuers', value)).toEqual(ok);
   });
 });

@@ -18,6 +18,10 @@ interface Expected {
   comparison: string;
   threshold: number;
   treatMissing: string;
+  /** Seconds per period, periods evaluated, and breaching periods among them that alarm. */
+  period: number;
+  evaluationPeriods: number;
+  datapointsToAlarm: number;
   count?: string;
 }
 
@@ -31,6 +35,9 @@ const EXPECTED: Record<string, Expected> = {
     comparison: 'GreaterThanOrEqualToThreshold',
     threshold: 1,
     treatMissing: 'missing',
+    period: 60,
+    evaluationPeriods: 3,
+    datapointsToAlarm: 3,
   },
   system_status_check: {
     namespace: 'AWS/EC2',
@@ -40,6 +47,9 @@ const EXPECTED: Record<string, Expected> = {
     comparison: 'GreaterThanOrEqualToThreshold',
     threshold: 1,
     treatMissing: 'missing',
+    period: 60,
+    evaluationPeriods: 2,
+    datapointsToAlarm: 2,
   },
   cpu_high: {
     namespace: 'AWS/EC2',
@@ -49,6 +59,9 @@ const EXPECTED: Record<string, Expected> = {
     comparison: 'GreaterThanThreshold',
     threshold: 80,
     treatMissing: 'missing',
+    period: 300,
+    evaluationPeriods: 6,
+    datapointsToAlarm: 6,
   },
   memory_high: {
     namespace: AGENT_NAMESPACE,
@@ -58,6 +71,9 @@ const EXPECTED: Record<string, Expected> = {
     comparison: 'GreaterThanThreshold',
     threshold: 90,
     treatMissing: 'missing',
+    period: 300,
+    evaluationPeriods: 3,
+    datapointsToAlarm: 3,
   },
   root_disk_high: {
     namespace: AGENT_NAMESPACE,
@@ -67,6 +83,9 @@ const EXPECTED: Record<string, Expected> = {
     comparison: 'GreaterThanThreshold',
     threshold: 85,
     treatMissing: 'missing',
+    period: 300,
+    evaluationPeriods: 2,
+    datapointsToAlarm: 2,
   },
   data_disk_high: {
     namespace: AGENT_NAMESPACE,
@@ -76,6 +95,9 @@ const EXPECTED: Record<string, Expected> = {
     comparison: 'GreaterThanThreshold',
     threshold: 85,
     treatMissing: 'missing',
+    period: 300,
+    evaluationPeriods: 2,
+    datapointsToAlarm: 2,
   },
   agent_metrics_missing: {
     namespace: AGENT_NAMESPACE,
@@ -85,6 +107,9 @@ const EXPECTED: Record<string, Expected> = {
     comparison: 'LessThanThreshold',
     threshold: 0,
     treatMissing: 'breaching',
+    period: 300,
+    evaluationPeriods: 3,
+    datapointsToAlarm: 3,
   },
   data_volume_burst_balance_low: {
     namespace: 'AWS/EBS',
@@ -94,6 +119,9 @@ const EXPECTED: Record<string, Expected> = {
     comparison: 'LessThanThreshold',
     threshold: 20,
     treatMissing: 'missing',
+    period: 300,
+    evaluationPeriods: 3,
+    datapointsToAlarm: 3,
     count: '${(var.ebs_volume_type == "gp2") ? 1 : 0}',
   },
   no_healthy_target: {
@@ -104,6 +132,9 @@ const EXPECTED: Record<string, Expected> = {
     comparison: 'LessThanThreshold',
     threshold: 1,
     treatMissing: 'breaching',
+    period: 60,
+    evaluationPeriods: 3,
+    datapointsToAlarm: 3,
   },
   alb_5xx: {
     namespace: 'AWS/ApplicationELB',
@@ -113,6 +144,9 @@ const EXPECTED: Record<string, Expected> = {
     comparison: 'GreaterThanOrEqualToThreshold',
     threshold: 10,
     treatMissing: 'notBreaching',
+    period: 300,
+    evaluationPeriods: 2,
+    datapointsToAlarm: 2,
   },
   target_5xx: {
     namespace: 'AWS/ApplicationELB',
@@ -122,6 +156,9 @@ const EXPECTED: Record<string, Expected> = {
     comparison: 'GreaterThanOrEqualToThreshold',
     threshold: 10,
     treatMissing: 'notBreaching',
+    period: 300,
+    evaluationPeriods: 2,
+    datapointsToAlarm: 2,
   },
   backup_jobs_failed: {
     namespace: 'AWS/Backup',
@@ -131,6 +168,9 @@ const EXPECTED: Record<string, Expected> = {
     comparison: 'GreaterThanOrEqualToThreshold',
     threshold: 1,
     treatMissing: 'notBreaching',
+    period: 300,
+    evaluationPeriods: 1,
+    datapointsToAlarm: 1,
     count: '${var.enable_backup_alarms ? 1 : 0}',
   },
   backup_jobs_aborted: {
@@ -141,6 +181,9 @@ const EXPECTED: Record<string, Expected> = {
     comparison: 'GreaterThanOrEqualToThreshold',
     threshold: 1,
     treatMissing: 'notBreaching',
+    period: 300,
+    evaluationPeriods: 1,
+    datapointsToAlarm: 1,
     count: '${var.enable_backup_alarms ? 1 : 0}',
   },
   backup_jobs_expired: {
@@ -151,6 +194,9 @@ const EXPECTED: Record<string, Expected> = {
     comparison: 'GreaterThanOrEqualToThreshold',
     threshold: 1,
     treatMissing: 'notBreaching',
+    period: 300,
+    evaluationPeriods: 1,
+    datapointsToAlarm: 1,
     count: '${var.enable_backup_alarms ? 1 : 0}',
   },
   reconciler_errors: {
@@ -161,6 +207,9 @@ const EXPECTED: Record<string, Expected> = {
     comparison: 'GreaterThanOrEqualToThreshold',
     threshold: 1,
     treatMissing: 'notBreaching',
+    period: 300,
+    evaluationPeriods: 3,
+    datapointsToAlarm: 2,
     count: expect.stringMatching(/\? 1 : 0\}$/) as unknown as string,
   },
 };
@@ -177,17 +226,25 @@ describe('alarms (module stack)', () => {
     );
   });
 
-  it.each(Object.entries(EXPECTED))('%s: metric, dimensions, threshold and comparison', (id, e) => {
-    const a = resource(tf, 'aws_cloudwatch_metric_alarm', `monitoring_${id}`);
-    expect(a.namespace).toBe(e.namespace);
-    expect(a.metric_name).toBe(e.metric);
-    expect(a.dimensions).toEqual(e.dimensions);
-    expect(a.statistic).toBe(e.statistic);
-    expect(a.comparison_operator).toBe(e.comparison);
-    expect(a.threshold).toBe(e.threshold);
-    expect(a.treat_missing_data).toBe(e.treatMissing);
-    expect(a.count).toEqual(e.count);
-  });
+  it.each(Object.entries(EXPECTED))(
+    '%s: metric, dimensions, threshold, comparison and evaluation window',
+    (id, e) => {
+      const a = resource(tf, 'aws_cloudwatch_metric_alarm', `monitoring_${id}`);
+      expect(a.namespace).toBe(e.namespace);
+      expect(a.metric_name).toBe(e.metric);
+      expect(a.dimensions).toEqual(e.dimensions);
+      expect(a.statistic).toBe(e.statistic);
+      expect(a.comparison_operator).toBe(e.comparison);
+      expect(a.threshold).toBe(e.threshold);
+      expect(a.treat_missing_data).toBe(e.treatMissing);
+      expect([a.period, a.evaluation_periods, a.datapoints_to_alarm]).toEqual([
+        e.period,
+        e.evaluationPeriods,
+        e.datapointsToAlarm,
+      ]);
+      expect(a.count).toEqual(e.count);
+    },
+  );
 
   it.each(Object.keys(EXPECTED))(
     '%s: named, described, and notifies the topic and alarm_topic_arns',
@@ -198,9 +255,6 @@ describe('alarms (module stack)', () => {
       );
       expect(a.alarm_description).toMatch(/^.{20,}See docs\/operations\.md\.$/);
       expect(a.ok_actions).toBe(NOTIFY);
-      expect(a.period).toBeGreaterThanOrEqual(60);
-      expect(a.evaluation_periods).toBeGreaterThanOrEqual(1);
-      expect(a.datapoints_to_alarm).toBeLessThanOrEqual(a.evaluation_periods);
       if (id !== 'system_status_check') expect(a.alarm_actions).toBe(NOTIFY);
     },
   );

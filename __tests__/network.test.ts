@@ -1,4 +1,8 @@
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { execFileSync } from 'child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
 import { TerraformStack, Testing } from 'cdktf';
 import { Network, NetworkProps } from '../constructs/network';
 import { resourcesOf, synthModule, TfJson } from './helpers/synth';
@@ -20,14 +24,44 @@ function ingressOf(sg: string): Record<string, TfJson> {
   );
 }
 
+/**
+ * `expr` evaluated by `terraform console` (no providers, no network) with
+ * `monitored_asgs` (HCL) declared exactly as the module declares it.
+ */
+function evaluateWithAsgs(expr: string, monitoredAsgs: string): unknown {
+  const dir = mkdtempSync(join(tmpdir(), 'pmm-network-'));
+  try {
+    writeFileSync(
+      join(dir, 'vars.tf.json'),
+      JSON.stringify({
+        variable: { monitored_asgs: { type: tf.variable.monitored_asgs.type, default: [] } },
+      }),
+    );
+    const out = execFileSync(
+      'terraform',
+      ['console', '-no-color', `-var=monitored_asgs=${monitoredAsgs}`],
+      {
+        cwd: dir,
+        input: `jsonencode(${expr})\n`,
+        encoding: 'utf8',
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: { ...process.env, TF_CLI_CONFIG_FILE: '/dev/null' },
+      },
+    );
+    return JSON.parse(JSON.parse(out.trim()));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** A Network in a plain stack with literal props. */
 function synthNetwork(overrides: Partial<NetworkProps> = {}): TfJson {
   const stack = new TerraformStack(Testing.app(), 'net');
   new AwsProvider(stack, 'aws', { region: 'eu-west-1' });
   new Network(stack, 'network', {
     namePrefix: 'pmm-server-test',
-    publicSubnetIds: ['subnet-pub1', 'subnet-pub2'],
-    privateSubnetIds: ['subnet-priv1', 'subnet-priv2'],
+    publicSubnetIds: ['subnet-0a1b2c3d4e5f60001', 'subnet-0a1b2c3d4e5f60002'],
+    privateSubnetIds: ['subnet-0a1b2c3d4e5f60003', 'subnet-0a1b2c3d4e5f60004'],
     allowedCidrBlocks: ['10.0.0.0/8', '192.168.0.0/16'],
     rdsSecurityGroupIds: [],
     monitoredAsgs: [],
@@ -134,17 +168,30 @@ describe('instance security group', () => {
     });
   });
 
-  it('accepts pmm-agent gRPC on 443 from each monitored ASG, keyed by ASG name', () => {
+  it('accepts pmm-agent gRPC on 443 from each distinct monitored ASG group, keyed by group ID', () => {
     const grpc = ingress.pmm_network_instance_grpc_from_asg;
     expect(grpc).toMatchObject({
       security_group_id: INSTANCE_SG,
       ip_protocol: 'tcp',
       from_port: 443,
       to_port: 443,
-      referenced_security_group_id: '${each.value.security_group_id}',
-      for_each: '${{ for key, val in var.monitored_asgs: val.asg_name => val }}',
+      referenced_security_group_id: '${each.value}',
+      for_each:
+        '${toset(distinct([ for key, val in toset(var.monitored_asgs): val.security_group_id]))}',
     });
     expect(grpc.cidr_ipv4).toBeUndefined();
+  });
+
+  it('creates one gRPC rule per security group when two ASGs share one (terraform evaluates for_each)', () => {
+    const grpc = ingress.pmm_network_instance_grpc_from_asg;
+    const asg = (name: string, sg: string) =>
+      `{asg_name = "${name}", username = "pmm", security_group_id = "${sg}"}`;
+    const keys = evaluateWithAsgs(
+      grpc.for_each.slice(2, -1),
+      `[${asg('db-a', 'sg-0a1b2c3d4e5f60001')}, ${asg('db-b', 'sg-0a1b2c3d4e5f60001')}, ${asg('db-c', 'sg-0a1b2c3d4e5f60002')}]`,
+    );
+    expect(keys).toEqual(['sg-0a1b2c3d4e5f60001', 'sg-0a1b2c3d4e5f60002']);
+    expect(evaluateWithAsgs(grpc.for_each.slice(2, -1), '[]')).toEqual([]);
   });
 
   it('exposes only 80 (ALB), 22 (admin) and 443 (ASGs) on the instance', () => {
@@ -191,20 +238,23 @@ describe('Network with literal props', () => {
     expect(rules[0].cidr_ipv4).toBe('10.1.0.0/16');
   });
 
-  it('keys the ASG rules by ASG name over the literal list', () => {
+  it('keys the ASG rules by distinct security group over the literal list', () => {
     const t = synthNetwork({
       monitoredAsgs: [
         { asg_name: 'db-a', security_group_id: 'sg-0a' },
-        { asg_name: 'db-b', security_group_id: 'sg-0b' },
+        { asg_name: 'db-b', security_group_id: 'sg-0a' },
+        { asg_name: 'db-c', security_group_id: 'sg-0b' },
       ],
     });
     const grpc = Object.values(resourcesOf(t, INGRESS)).filter(
-      (r) => r.referenced_security_group_id === '${each.value.security_group_id}',
+      (r) => r.referenced_security_group_id === '${each.value}',
     );
     expect(grpc).toHaveLength(1);
-    expect(grpc[0].for_each).toMatch(/^\$\{\{ for key, val in \[.*\]: val\.asg_name => val \}\}$/);
-    expect(grpc[0].for_each).toContain('"db-a"');
-    expect(grpc[0].for_each).toContain('"sg-0b"');
+    expect(grpc[0].from_port).toBe(443);
+    expect(grpc[0].for_each).toMatch(
+      /^\$\{toset\(distinct\(\[ for key, val in toset\(\[.*\]\): val\.security_group_id\]\)\)\}$/,
+    );
+    expect(evaluateWithAsgs(grpc[0].for_each.slice(2, -1), '[]')).toEqual(['sg-0a', 'sg-0b']);
   });
 
   it('writes the literal CIDR blocks into the for_each of the ALB rules', () => {

@@ -20,7 +20,7 @@ describe('alarm SNS topic (module stack)', () => {
     expect(key.policy).toBe('${data.aws_iam_policy_document.pmm_notifications_key_policy.json}');
   });
 
-  it('key policy keeps the account in control and lets CloudWatch and AWS Backup encrypt messages', () => {
+  it('key policy keeps the account in control and lets CloudWatch alarms and EventBridge (backup failures) encrypt messages', () => {
     const [admin, services] = docs.pmm_notifications_key_policy.statement;
     expect(admin.principals[0].identifiers[0]).toMatch(
       /^arn:\$\{.*\}:iam::\$\{.*account_id\}:root$/,
@@ -31,7 +31,7 @@ describe('alarm SNS topic (module stack)', () => {
     expect(PUBLISHING_SERVICES).toEqual(['cloudwatch.amazonaws.com', 'events.amazonaws.com']);
   });
 
-  it('topic policy lets CloudWatch and AWS Backup of this account publish', () => {
+  it('topic policy lets CloudWatch alarms and EventBridge (backup failures) of this account publish', () => {
     const policy = resource(tf, 'aws_sns_topic_policy', 'notifications_topic_policy_attachment');
     expect(policy.arn).toBe('${aws_sns_topic.pmm_notifications_topic.arn}');
     const services = docs.pmm_notifications_topic_policy.statement.find(

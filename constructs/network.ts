@@ -33,7 +33,10 @@ export interface NetworkProps {
   readonly adminCidrBlock?: string;
   /** RDS security groups that get 5432/3306 ingress from the instance. */
   readonly rdsSecurityGroupIds: string[];
-  /** Terraform-shaped `monitored_asgs`; each `security_group_id` gets 443 into the instance. */
+  /**
+   * Terraform-shaped `monitored_asgs`; each distinct `security_group_id` gets 443 into the
+   * instance (one rule per group, however many ASGs share it).
+   */
   readonly monitoredAsgs: IResolvable | object[];
 }
 
@@ -41,8 +44,7 @@ export interface NetworkProps {
  * The VPC (looked up from the first private subnet) and the security groups of the design
  * document's "Network Security" table. Every rule is its own
  * `aws_vpc_security_group_{ingress,egress}_rule` with a description; lists become
- * `for_each` keyed by values known at plan time (CIDR blocks, security group IDs, ASG
- * names). The reconciler adds its own Lambda rule to the instance group.
+ * `for_each` keyed by values known at plan time (CIDR blocks, security group IDs). The reconciler adds its own Lambda rule to the instance group.
  */
 export class Network extends Construct {
   public readonly vpcId: string;
@@ -129,17 +131,28 @@ export class Network extends Construct {
         tags: { Name: `${props.namePrefix}-instance-ssh-from-admin` },
       });
     }
-    // Keyed by ASG name (known at plan time, distinct by the variable's validation).
-    const asgs = TerraformIterator.fromComplexList(props.monitoredAsgs as IResolvable, 'asg_name');
+    // One rule per distinct security group, keyed by its ID (known at plan time): several
+    // ASGs may share a group, and a second identical rule fails at apply with
+    // InvalidPermission.Duplicate.
+    // for_each = toset(distinct([for ... in var.monitored_asgs : ....security_group_id]))
+    const asgGroups = TerraformIterator.fromList(
+      Fn.distinct(
+        Token.asList(
+          TerraformIterator.fromList(props.monitoredAsgs as IResolvable).pluckProperty(
+            'security_group_id',
+          ),
+        ),
+      ),
+    );
     new VpcSecurityGroupIngressRule(this, 'instance_grpc_from_asg', {
-      forEach: asgs,
+      forEach: asgGroups,
       securityGroupId: instanceSg.id,
-      description: `pmm-agent gRPC (HTTPS, bypasses the ALB) from monitored ASG ${asgs.key}`,
+      description: `pmm-agent gRPC (HTTPS, bypasses the ALB) from monitored ASG security group ${asgGroups.value}`,
       ipProtocol: 'tcp',
       fromPort: PORTS.https,
       toPort: PORTS.https,
-      referencedSecurityGroupId: asgs.getString('security_group_id'),
-      tags: { Name: `${props.namePrefix}-instance-grpc-from-${asgs.key}` },
+      referencedSecurityGroupId: Token.asString(asgGroups.value),
+      tags: { Name: `${props.namePrefix}-instance-grpc-from-${asgGroups.value}` },
     });
     new VpcSecurityGroupEgressRule(this, 'instance_all_out_ipv4', {
       securityGroupId: instanceSg.id,

@@ -25,9 +25,11 @@ export const PUBLISHING_SERVICES = ['cloudwatch.amazonaws.com', 'events.amazonaw
 
 /**
  * The alarm SNS topic, encrypted with its own customer-managed KMS key (the AWS-managed
- * `alias/aws/sns` key does not let CloudWatch alarms or AWS Backup publish), an email
- * subscription per address and a topic policy that lets CloudWatch and AWS Backup of this
- * account publish.
+ * `alias/aws/sns` key does not let CloudWatch alarms or EventBridge publish), an email
+ * subscription per address and a topic policy that lets CloudWatch alarms and EventBridge
+ * (`events.amazonaws.com`: the rule that forwards failed AWS Backup jobs, see backup.ts) of
+ * this account publish. AWS Backup itself never publishes here: its vault notifications for
+ * BACKUP_JOB_FAILED are deprecated.
  */
 export class Notifications extends Construct {
   public readonly topicArn: string;

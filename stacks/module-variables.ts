@@ -1,4 +1,11 @@
-import { VariableSpec, eachMatches, intInRange, nullOrMatches } from './variable-helpers';
+import {
+  VariableSpec,
+  cidrPrefixLength,
+  eachMatches,
+  intInRange,
+  isCanonicalIpv4Cidr,
+  nullOrMatches,
+} from './variable-helpers';
 
 /**
  * The module's input variables, with the reference module's exact names
@@ -10,6 +17,15 @@ const EMAIL = '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$';
 const SUBNET = '^subnet-[0-9a-f]{8,17}$';
 const SG = '^sg-[0-9a-f]{8,17}$';
 const KMS_KEY_ARN = '^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$';
+/** admin_cidr_block must be at least this narrow (a /8 at most: one private range). */
+const ADMIN_CIDR_MIN_PREFIX = 8;
+/** CAA issuer domains of Amazon's CA; ACM issues only when one of them is allowed. */
+export const AMAZON_CAA_ISSUERS = [
+  'amazon.com',
+  'amazontrust.com',
+  'awstrust.com',
+  'amazonaws.com',
+] as const;
 const CRON = '^cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\)$';
 /** Instance families the design document names (t3, m5, c5, r5) and their current successors. */
 export const INSTANCE_TYPE_PATTERN =
@@ -89,7 +105,7 @@ export const MODULE_VARIABLES = {
     type: 'string',
     default: 'pmm-server',
     description:
-      'Name of the service; prefixes resource names and names the log group /aws/ec2/<service_name>.',
+      'Name of the service; prefixes resource names and names the log group /aws/ec2/<service_name>, which has no environment in it: two environments in one account and region need different service_name values.',
     rules: [
       {
         expr: 'can(regex("^[a-z][a-z0-9-]{0,19}$", var.service_name))',
@@ -132,7 +148,7 @@ export const MODULE_VARIABLES = {
     type: 'string',
     default: 'm5.large',
     description:
-      'EC2 instance type for PMM (large or bigger, t3/m5/c5/r5 families and their successors; Graviton types get an arm64 AMI). Changing it replaces the instance; data persists on the data volume.',
+      'EC2 instance type for PMM (large or bigger, t3/m5/c5/r5 families and their successors; Graviton types get an arm64 AMI). A change within one architecture is made in place (the instance is stopped and started: brief downtime); switching between x86 and Graviton replaces the instance. Data persists on the data volume either way.',
     rules: [
       {
         expr: `can(regex(${JSON.stringify(INSTANCE_TYPE_PATTERN)}, var.instance_type))`,
@@ -145,12 +161,12 @@ export const MODULE_VARIABLES = {
     type: 'number',
     default: 20,
     description:
-      'Root volume size in GiB (gp3, encrypted). Holds the OS, Docker and the PMM image; at least 16.',
+      'Root volume size in GiB (gp3, encrypted); at least 16. Ubuntu, Docker and the PMM 3 image take about 10 GiB, so a disk of 8 GiB would be past the root disk alarm (85 % used) from the first boot; 16 leaves room for logs and pulling a new image.',
     rules: [
       {
         expr: intInRange('root_volume_size', 16, 16384),
         message:
-          'root_volume_size must be a whole number of GiB from 16 to 16384 (the OS, Docker and the PMM image need 16).',
+          'root_volume_size must be a whole number of GiB from 16 to 16384 (Ubuntu, Docker and the PMM 3 image take about 10 GiB, and the root disk alarm fires at 85 % used).',
       },
     ],
   },
@@ -163,12 +179,12 @@ export const MODULE_VARIABLES = {
   admin_cidr_block: {
     type: 'string',
     default: null,
-    description: 'CIDR block allowed to reach the instance on SSH (22); null opens no SSH port.',
+    description:
+      'IPv4 CIDR block (canonical, prefix /8 or longer) allowed to reach the instance on SSH (22); null opens no SSH port.',
     rules: [
       {
-        expr: 'var.admin_cidr_block == null ? true : can(cidrhost(var.admin_cidr_block, 0)) && var.admin_cidr_block != "0.0.0.0/0"',
-        message:
-          'admin_cidr_block must be null or a CIDR block narrower than 0.0.0.0/0, such as 10.0.0.0/16.',
+        expr: `var.admin_cidr_block == null ? true : ${isCanonicalIpv4Cidr('var.admin_cidr_block')} && ${cidrPrefixLength('var.admin_cidr_block')} >= ${ADMIN_CIDR_MIN_PREFIX}`,
+        message: `admin_cidr_block must be null or a canonical IPv4 CIDR block (no host bits set) with a prefix length of /${ADMIN_CIDR_MIN_PREFIX} or longer, such as 10.0.0.0/16; IPv6 blocks are not accepted.`,
       },
     ],
   },
@@ -275,9 +291,9 @@ export const MODULE_VARIABLES = {
       'CIDR blocks allowed to reach the load balancer on HTTPS (443) and HTTP (80, redirected to HTTPS).',
     rules: [
       {
-        expr: 'length(var.allowed_cidr_blocks) >= 1 && alltrue([for c in var.allowed_cidr_blocks : can(cidrhost(c, 0))])',
+        expr: `length(var.allowed_cidr_blocks) >= 1 && alltrue([for c in var.allowed_cidr_blocks : ${isCanonicalIpv4Cidr('c')}])`,
         message:
-          'allowed_cidr_blocks must list at least one IPv4 CIDR block, such as 0.0.0.0/0 or 10.0.0.0/8.',
+          'allowed_cidr_blocks must list at least one canonical IPv4 CIDR block (no host bits set), such as 0.0.0.0/0 or 10.0.0.0/8; IPv6 blocks are not accepted.',
       },
     ],
   },
@@ -297,11 +313,15 @@ export const MODULE_VARIABLES = {
     type: 'list(string)',
     default: ['amazon.com'],
     description:
-      'Certificate authorities allowed by CAA records on each DNS name; an empty list creates no CAA records.',
+      'Certificate authorities allowed by CAA records on each DNS name; an empty list creates no CAA records. A non-empty list must include an Amazon CA (amazon.com, amazontrust.com, awstrust.com or amazonaws.com), or ACM cannot issue the certificate.',
     rules: [
       {
         expr: eachMatches('certificate_issuers', '^[a-z0-9.-]+\\.[a-z]{2,}$'),
         message: 'certificate_issuers must list CA domain names, such as "amazon.com".',
+      },
+      {
+        expr: `length(var.certificate_issuers) == 0 || anytrue([for v in var.certificate_issuers : contains(${JSON.stringify(AMAZON_CAA_ISSUERS).replace(/,/g, ', ')}, v)])`,
+        message: `certificate_issuers must be empty or include an Amazon CA (${AMAZON_CAA_ISSUERS.map((d) => `"${d}"`).join(', ')}): CAA records without one stop ACM from issuing the certificate.`,
       },
     ],
   },
@@ -407,7 +427,8 @@ export const MODULE_VARIABLES = {
   backup_kms_key_id: {
     type: 'string',
     default: null,
-    description: 'KMS key ARN for the backup vault; null uses the AWS-managed key.',
+    description:
+      "KMS key ARN for the backup vault; null uses the AWS-managed key. The EBS recovery points of this module are not re-encrypted with it: AWS Backup keeps an EBS snapshot encrypted with its source volume's key (kms_key_id or aws/ebs); the vault key covers only resource types with full AWS Backup management.",
     rules: [
       {
         expr: nullOrMatches('backup_kms_key_id', KMS_KEY_ARN),

@@ -58,3 +58,18 @@ export function nullOrMatches(name: string, regex: string): string {
 export function intInRange(name: string, min: number, max: number): string {
   return `var.${name} == floor(var.${name}) && var.${name} >= ${min} && var.${name} <= ${max}`;
 }
+
+/**
+ * `x` (an expression) is an IPv4 CIDR block in canonical form: `cidrnetmask` accepts IPv4
+ * only (it fails on "::/0"), and `cidrsubnet(x, 0, 0)` returns the block with its host bits
+ * cleared, so "10.1.2.3/16" (which becomes "10.1.0.0/16") is rejected. `try` because
+ * Terraform 1.11 evaluates both sides of `&&`.
+ */
+export function isCanonicalIpv4Cidr(x: string): string {
+  return `can(cidrnetmask(${x})) && try(cidrsubnet(${x}, 0, 0), "") == ${x}`;
+}
+
+/** The prefix length of a CIDR block `x` (an expression); -1 when it has none. */
+export function cidrPrefixLength(x: string): string {
+  return `try(tonumber(split("/", ${x})[1]), -1)`;
+}

@@ -35,15 +35,31 @@ export const BAD_INPUTS: Readonly<Record<string, readonly BadInput[]>> = {
   pmm_version: [{ value: '2' }, { value: 'latest' }],
   instance_type: [{ value: 't2.micro' }, { value: 'm5.small' }],
   root_volume_size: [{ value: 8 }, { value: 20.5 }],
-  admin_cidr_block: [{ value: '0.0.0.0/0' }, { value: '10.0.0.0/33' }],
+  admin_cidr_block: [
+    { value: '0.0.0.0/0' },
+    { value: '10.0.0.0/33' },
+    { value: '::/0' }, // IPv6: the SSH rule puts the block in cidr_ipv4
+    { value: '2001:db8::/32' },
+    { value: '10.1.2.3/16' }, // host bits set (non-canonical)
+    { value: '0.0.0.0/1' }, // prefix shorter than /8
+  ],
   ebs_volume_size: [{ value: 0 }, { value: 16385 }],
   ebs_volume_type: [{ value: 'st1' }],
   ebs_iops: [{ value: 50 }, { value: 64001 }],
   ebs_throughput: [{ value: 100 }, { value: 1001 }],
   kms_key_id: [{ value: 'alias/aws/ebs' }],
-  allowed_cidr_blocks: [{ value: [] }, { value: ['10.0.0.0/33'] }],
+  allowed_cidr_blocks: [
+    { value: [] },
+    { value: ['10.0.0.0/33'] },
+    { value: ['::/0'] }, // IPv6: the ALB rules put each block in cidr_ipv4
+    { value: ['10.0.0.0/8', '2001:db8::/32'] },
+    { value: ['10.1.2.3/16'] }, // host bits set (non-canonical)
+  ],
   ssl_policy: [{ value: 'TLS13' }],
-  certificate_issuers: [{ value: ['Amazon'] }],
+  certificate_issuers: [
+    { rule: 0, value: ['amazon.com', 'Amazon'] },
+    { rule: 1, value: ['letsencrypt.org'] }, // no Amazon CA: ACM could not issue
+  ],
   additional_certificate_arns: [{ value: ['arn:aws:iam::123456789012:server-certificate/pmm'] }],
   alb_logs_retention_days: [{ value: 0 }],
   backup_schedule: [{ value: 'rate(1 day)' }],
