@@ -45,8 +45,8 @@ module "pmm" {
   source = "<where you publish this folder>"
 
   environment        = "prod"
-  public_subnet_ids  = ["subnet-aaa", "subnet-bbb"]
-  private_subnet_ids = ["subnet-ccc", "subnet-ddd"]
+  public_subnet_ids  = ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]
+  private_subnet_ids = ["subnet-0a1b2c3d4e5f60003", "subnet-0a1b2c3d4e5f60004"]
   zone_id            = "Z0123456789ABCDEFGHIJ"
   alarm_emails       = ["dba-oncall@example.com"]
 }
