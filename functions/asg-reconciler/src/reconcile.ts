@@ -18,7 +18,10 @@ export interface ReconcileOptions {
   readonly firstPollDelayMs?: number;
   /** Stop polling when the Lambda has this much time left. @default 30000 */
   readonly deadlineMarginMs?: number;
-  /** `executionTimeout` of the install command. @default 600 */
+  /**
+   * `executionTimeout` of the install command: three apt-get calls may each wait 300 s for
+   * the dpkg lock (unattended-upgrades on a fresh instance). @default 1200
+   */
   readonly executionTimeoutSeconds?: number;
   /** An instance SSM does not know yet counts as a failure only after this age. @default 900000 */
   readonly ssmGraceMs?: number;
@@ -233,7 +236,7 @@ async function runInstall(
         batch.map((t) => t.instanceId),
         script,
         `pmm-reconciler: enrol ${batch.length} instance(s)`,
-        o.executionTimeoutSeconds ?? 600,
+        o.executionTimeoutSeconds ?? 1200,
       );
       for (const target of batch) sent.push({ target, commandId });
     } catch (e) {
