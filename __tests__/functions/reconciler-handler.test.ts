@@ -144,6 +144,56 @@ describe('reconciler handler against a real PMM HTTP server', () => {
     expect(logs.some((l) => l._aws !== undefined && l.InstancesAdded === 1)).toBe(true);
   });
 
+  it('re-enrols an instance whose pmm-agent PMM lists as disconnected; leaves a connected one alone', async () => {
+    givenAsgs({
+      db: [
+        ['i-1', 'InService'],
+        ['i-2', 'InService'],
+      ],
+    });
+    pmm.services = [
+      {
+        ...registered('i-1'),
+        agents: [
+          { agent_id: 'pa-1', agent_type: 'pmm-agent', is_connected: true },
+          { agent_id: 'me-1', agent_type: 'mysqld_exporter', status: 'RUNNING' },
+        ],
+      },
+      {
+        ...registered('i-2'),
+        agents: [
+          { agent_id: 'pa-2', agent_type: 'pmm-agent', is_connected: false },
+          { agent_id: 'me-2', agent_type: 'mysqld_exporter', status: 'UNKNOWN' },
+        ],
+      },
+    ];
+
+    const summary = await run(['db']);
+
+    const sends = ssmMock.commandCalls(SendCommandCommand);
+    expect(sends.map((c) => c.args[0].input.InstanceIds)).toEqual([['i-2']]);
+    expect(summary.added).toEqual([`db/${host('i-2')}`]);
+    expect(summary.healthy).toBe(1);
+    // Nothing is deleted: the agent-down instance keeps its service while it re-registers.
+    expect(pmm.requests.filter((r) => r.startsWith('DELETE'))).toEqual([]);
+  });
+
+  it('leaves fully healthy instances untouched: no command, no delete', async () => {
+    givenAsgs({ db: [['i-1', 'InService']] });
+    pmm.services = [
+      {
+        ...registered('i-1'),
+        agents: [{ agent_id: 'pa-1', agent_type: 'pmm-agent', is_connected: true }],
+      },
+    ];
+
+    const summary = await run(['db']);
+
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
+    expect(pmm.requests).toEqual(['GET /v1/management/services']);
+    expect(summary.healthy).toBe(1);
+  });
+
   it('sends one command per 50 instances across ASGs, with secret ARNs but no secret values', async () => {
     const groups: Record<string, [string, string][]> = {};
     for (let g = 0; g < 3; g++) {

@@ -8,6 +8,8 @@ export interface FakeService {
   service_type: string;
   node_id: string;
   custom_labels?: Record<string, string>;
+  /** As PMM 3 lists them (UniversalAgent); omitted = no agent information. */
+  agents?: { agent_id?: string; agent_type: string; is_connected?: boolean; status?: string }[];
 }
 
 export interface Fault {
