@@ -10,6 +10,11 @@ import { FakePmm } from '../../functions/asg-reconciler/testing/fake-pmm';
 const PASSWORD = 'admin-Pa55-never-logged';
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-admin-AbCdEf';
 
+/** The instance IDs of a DescribeInstances request (an `instance-id` filter). */
+function idsOf(input: { Filters?: { Name?: string; Values?: string[] }[] }): string[] {
+  return input.Filters?.find((f) => f.Name === 'instance-id')?.Values ?? [];
+}
+
 function named(e: string, message = e): Error {
   const err = new Error(message);
   err.name = e;
@@ -52,7 +57,7 @@ describe('reconciler handler against a real PMM HTTP server', () => {
     ec2Mock.on(DescribeInstancesCommand).callsFake(async (input) => ({
       Reservations: [
         {
-          Instances: (input.InstanceIds as string[]).map((id) => ({
+          Instances: idsOf(input).map((id) => ({
             InstanceId: id,
             PrivateIpAddress: ip(id),
             PrivateDnsName: `${host(id)}.eu-west-1.compute.internal`,
@@ -192,6 +197,44 @@ describe('reconciler handler against a real PMM HTTP server', () => {
     expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
     expect(pmm.requests).toEqual(['GET /v1/management/services']);
     expect(summary.healthy).toBe(1);
+  });
+
+  it('enrols the others when EC2 does not know one instance yet (InvalidInstanceID.NotFound)', async () => {
+    givenAsgs({
+      db: [
+        ['i-1', 'InService'],
+        ['i-2', 'InService'],
+      ],
+    });
+    // EC2 as it behaves right after launch: i-2 is not visible yet. Asked by InstanceIds,
+    // the whole call fails; asked by filter, the unknown ID simply matches nothing.
+    ec2Mock.on(DescribeInstancesCommand).callsFake(async (input) => {
+      if (input.InstanceIds?.includes('i-2')) {
+        throw named('InvalidInstanceID.NotFound', "The instance ID 'i-2' does not exist");
+      }
+      return {
+        Reservations: [
+          {
+            Instances: idsOf(input)
+              .filter((id) => id !== 'i-2')
+              .map((id) => ({
+                InstanceId: id,
+                PrivateIpAddress: ip(id),
+                PrivateDnsName: `${host(id)}.eu-west-1.compute.internal`,
+              })),
+          },
+        ],
+      };
+    });
+
+    let error: ReconcileError | undefined;
+    await run(['db']).catch((e) => (error = e));
+
+    expect(error?.summary.added).toEqual([`db/${host('i-1')}`]);
+    expect(error?.summary.failed.map((f) => f.instanceId)).toEqual(['i-2']);
+    expect(ec2Mock.commandCalls(DescribeInstancesCommand)[0].args[0].input.Filters).toEqual([
+      { Name: 'instance-id', Values: ['i-1', 'i-2'] },
+    ]);
   });
 
   it('sends one command per 50 instances across ASGs, with secret ARNs but no secret values', async () => {

@@ -1,6 +1,6 @@
 import { AwsClients, AwsIo } from './aws';
 import { ReconcilerConfig } from './config';
-import { chunk, decide, EnrolTarget, Plan, Problem, Retirement } from './decide';
+import { chunk, decide, EnrolTarget, isLeaving, Plan, Problem, Retirement } from './decide';
 import { EXIT, renderInstallScript } from './install-command';
 import { PmmApi } from './pmm-api';
 import { PmmService } from './types';
@@ -129,10 +129,10 @@ export async function reconcile(deps: ReconcileDeps): Promise<Summary> {
       aws.asgMembership(cfg.asgs.map((a) => a.asgName)),
       pmm.listServices(),
     ]);
-    const present = [...membership.values()]
-      .flatMap((list) => list ?? [])
-      .filter((i) => !i.lifecycleState.startsWith('Terminat'))
-      .map((i) => i.instanceId);
+    // One lookup group per ASG: a failed DescribeInstances affects only that ASG.
+    const present = [...membership.values()].map((list) =>
+      (list ?? []).filter((i) => !isLeaving(i.lifecycleState)).map((i) => i.instanceId),
+    );
     const details = await aws.instanceDetails(present);
     for (const err of aws.lastErrors) log({ level: 'warn', message: err });
 
