@@ -249,6 +249,38 @@ describe('reconciler handler against a real PMM HTTP server', () => {
     ]);
   });
 
+  it('isolates a failing DescribeInstances to its ASG', async () => {
+    givenAsgs({ a: [['i-1', 'InService']], b: [['i-500', 'InService']] });
+    ec2Mock.on(DescribeInstancesCommand).callsFake(async (input) => {
+      const ids = idsOf(input);
+      if (ids.includes('i-500')) throw named('InternalError', 'EC2 had a bad moment');
+      return {
+        Reservations: [
+          {
+            Instances: ids.map((id) => ({
+              InstanceId: id,
+              PrivateIpAddress: ip(id),
+              PrivateDnsName: `${host(id)}.eu-west-1.compute.internal`,
+            })),
+          },
+        ],
+      };
+    });
+    // b has a service of a terminated instance: without b's details it must not be retired.
+    pmm.services = [registered('i-777', 'b')];
+
+    let error: ReconcileError | undefined;
+    await run(['a', 'b']).catch((e) => (error = e));
+
+    expect(error?.summary.added).toEqual([`a/${host('i-1')}`]);
+    expect(error?.summary.failed).toEqual([
+      expect.objectContaining({ asgName: 'b', instanceId: 'i-500' }),
+    ]);
+    expect(error?.summary.removed).toEqual([]);
+    expect(pmm.services.map((s) => s.service_id)).toEqual(['svc-i-777']);
+    expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(2);
+  });
+
   it('sends one command per 50 instances across ASGs, with secret ARNs but no secret values', async () => {
     const groups: Record<string, [string, string][]> = {};
     for (let g = 0; g < 3; g++) {
