@@ -40,8 +40,9 @@ describe('ASG reconciler infrastructure', () => {
       MONITORED_ASGS: '${jsonencode(var.monitored_asgs)}',
       PMM_SERVER_ADDRESS: '${aws_instance.pmm_host_instance.private_ip}',
       PMM_ADMIN_SECRET_ARN: '${aws_secretsmanager_secret.pmm_admin_secret_secret.arn}',
-      NODE_OPTIONS: '--enable-source-maps',
     });
+    // No --enable-source-maps: the bundle has no source map to enable.
+    expect(fn.environment.variables.NODE_OPTIONS).toBeUndefined();
   });
 
   it('scopes the role: SendCommand to AWS-RunShellScript on monitored ASG instances, the admin secret only', () => {

@@ -51,7 +51,7 @@ function mockAws(): void {
       return {
         Reservations: [
           {
-            Instances: (input.InstanceIds as string[]).map((id) => {
+            Instances: (input.Filters?.[0]?.Values ?? []).map((id: string) => {
               const n = Number(id.slice(2));
               return {
                 InstanceId: id,

@@ -38,12 +38,27 @@ function input(over: Partial<DecisionInput> & { instances?: [string, string, str
   };
 }
 
-const svc = (id: string, name: string, node = `node-${id}`, labels = {}): PmmService => ({
+const svc = (
+  id: string,
+  name: string,
+  node = `node-${id}`,
+  labels = {},
+  agents?: PmmService['agents'],
+): PmmService => ({
   serviceId: id,
   serviceName: name,
   nodeId: node,
   customLabels: labels,
+  ...(agents ? { agents } : {}),
 });
+const UP = [
+  { agentType: 'pmm-agent', isConnected: true },
+  { agentType: 'mysqld_exporter', status: 'RUNNING' },
+];
+const DOWN = [
+  { agentType: 'pmm-agent', isConnected: false },
+  { agentType: 'mysqld_exporter', status: 'UNKNOWN' },
+];
 
 describe('reconcile decisions', () => {
   it('enrols a new InService instance under {asg_name}/{hostname}', () => {
@@ -68,6 +83,78 @@ describe('reconcile decisions', () => {
     expect(plan.enrol).toEqual([]);
     expect(plan.retire).toEqual([]);
     expect(plan.healthy).toEqual(['db/ip-10-0-1-1']);
+  });
+
+  it('leaves a registered instance whose pmm-agent is connected alone', () => {
+    const plan = decide(
+      input({
+        instances: [['i-1', 'db', 'InService']],
+        services: [svc('s1', 'db/ip-10-0-1-1', 'n1', { aws_instance_id: 'i-1' }, UP)],
+      }),
+    );
+    expect(plan.enrol).toEqual([]);
+    expect(plan.retire).toEqual([]);
+    expect(plan.healthy).toEqual(['db/ip-10-0-1-1']);
+  });
+
+  it('re-enrols a registered instance whose pmm-agent PMM reports disconnected, keeping its service', () => {
+    const plan = decide(
+      input({
+        instances: [['i-1', 'db', 'InService']],
+        services: [svc('s1', 'db/ip-10-0-1-1', 'n1', { aws_instance_id: 'i-1' }, DOWN)],
+      }),
+    );
+    expect(plan.enrol).toEqual([
+      expect.objectContaining({ instanceId: 'i-1', serviceName: 'db/ip-10-0-1-1', reenrol: true }),
+    ]);
+    expect(plan.retire).toEqual([]);
+    expect(plan.healthy).toEqual([]);
+  });
+
+  it('reads a pmm-agent entry without is_connected as disconnected (proto3 omits false)', () => {
+    const plan = decide(
+      input({
+        instances: [['i-1', 'db', 'InService']],
+        services: [
+          svc('s1', 'db/ip-10-0-1-1', 'n1', { aws_instance_id: 'i-1' }, [
+            { agentType: 'pmm-agent' },
+          ]),
+        ],
+      }),
+    );
+    expect(plan.enrol.map((t) => t.reenrol)).toEqual([true]);
+  });
+
+  it('takes an unlabelled service of the same name as the instance only while its agent is connected', () => {
+    const connected = decide(
+      input({
+        instances: [['i-new', 'db', 'InService']],
+        services: [svc('old', 'db/ip-10-0-1-1', 'n-old', {}, UP)],
+      }),
+    );
+    expect(connected.enrol).toEqual([]);
+    expect(connected.healthy).toEqual(['db/ip-10-0-1-1']);
+
+    const stale = decide(
+      input({
+        instances: [['i-new', 'db', 'InService']],
+        services: [svc('old', 'db/ip-10-0-1-1', 'n-old', {}, DOWN)],
+      }),
+    );
+    expect(stale.retire).toEqual([
+      { kind: 'node', nodeId: 'n-old', serviceNames: ['db/ip-10-0-1-1'] },
+    ]);
+    expect(stale.enrol.map((t) => [t.instanceId, t.reenrol])).toEqual([['i-new', undefined]]);
+
+    // No agent information at all: as before, the unlabelled service counts as healthy.
+    const unknown = decide(
+      input({
+        instances: [['i-new', 'db', 'InService']],
+        services: [svc('old', 'db/ip-10-0-1-1', 'n-old')],
+      }),
+    );
+    expect(unknown.healthy).toEqual(['db/ip-10-0-1-1']);
+    expect(unknown.enrol).toEqual([]);
   });
 
   it('retires the whole node of a terminated instance', () => {

@@ -4,11 +4,20 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ReconcilerConfig } from '../../functions/asg-reconciler/src/config';
-import { reconcile, ReconcileError, Summary } from '../../functions/asg-reconciler/src/reconcile';
+import {
+  reconcile,
+  ReconcileError,
+  ReconcileOptions,
+} from '../../functions/asg-reconciler/src/reconcile';
 import { FakePmm } from '../../functions/asg-reconciler/testing/fake-pmm';
 
 const PASSWORD = 'admin-Pa55-never-logged';
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-admin-AbCdEf';
+
+/** The instance IDs of a DescribeInstances request (an `instance-id` filter). */
+function idsOf(input: { Filters?: { Name?: string; Values?: string[] }[] }): string[] {
+  return input.Filters?.find((f) => f.Name === 'instance-id')?.Values ?? [];
+}
 
 function named(e: string, message = e): Error {
   const err = new Error(message);
@@ -52,7 +61,7 @@ describe('reconciler handler against a real PMM HTTP server', () => {
     ec2Mock.on(DescribeInstancesCommand).callsFake(async (input) => ({
       Reservations: [
         {
-          Instances: (input.InstanceIds as string[]).map((id) => ({
+          Instances: idsOf(input).map((id) => ({
             InstanceId: id,
             PrivateIpAddress: ip(id),
             PrivateDnsName: `${host(id)}.eu-west-1.compute.internal`,
@@ -81,16 +90,23 @@ describe('reconciler handler against a real PMM HTTP server', () => {
     };
   }
 
-  async function run(asgNames: string[], pmmTimeoutMs = 500): Promise<Summary> {
+  interface RunExtras {
+    readonly config?: Partial<ReconcilerConfig>;
+    readonly options?: ReconcileOptions;
+    /** Lambda time left; default: a fixed 300 s (the function's timeout). */
+    readonly remainingMs?: () => number;
+  }
+
+  async function run(asgNames: string[], pmmTimeoutMs = 500, extras: RunExtras = {}) {
     return reconcile({
-      config: config(asgNames),
+      config: { ...config(asgNames), ...extras.config },
       clients: {
         autoScaling: new AutoScalingClient({ region: 'eu-west-1' }),
         ec2: new EC2Client({ region: 'eu-west-1' }),
         ssm: new SSMClient({ region: 'eu-west-1' }),
         secrets: new SecretsManagerClient({ region: 'eu-west-1' }),
       },
-      remainingMs: () => 60_000,
+      remainingMs: extras.remainingMs ?? (() => 300_000),
       log: (e) => logs.push(e),
       options: {
         pollIntervalMs: 5,
@@ -98,6 +114,7 @@ describe('reconciler handler against a real PMM HTTP server', () => {
         backoffBaseMs: 5,
         pmmTimeoutMs,
         deadlineMarginMs: 1000,
+        ...extras.options,
       },
     });
   }
@@ -142,6 +159,126 @@ describe('reconciler handler against a real PMM HTTP server', () => {
     const summaryLog = logs.find((l) => l.message === 'reconcile summary')!;
     expect(summaryLog.counts).toEqual({ added: 1, removed: 2, failed: 0, skipped: 1, healthy: 1 });
     expect(logs.some((l) => l._aws !== undefined && l.InstancesAdded === 1)).toBe(true);
+  });
+
+  it('re-enrols an instance whose pmm-agent PMM lists as disconnected; leaves a connected one alone', async () => {
+    givenAsgs({
+      db: [
+        ['i-1', 'InService'],
+        ['i-2', 'InService'],
+      ],
+    });
+    pmm.services = [
+      {
+        ...registered('i-1'),
+        agents: [
+          { agent_id: 'pa-1', agent_type: 'pmm-agent', is_connected: true },
+          { agent_id: 'me-1', agent_type: 'mysqld_exporter', status: 'RUNNING' },
+        ],
+      },
+      {
+        ...registered('i-2'),
+        agents: [
+          { agent_id: 'pa-2', agent_type: 'pmm-agent', is_connected: false },
+          { agent_id: 'me-2', agent_type: 'mysqld_exporter', status: 'UNKNOWN' },
+        ],
+      },
+    ];
+
+    const summary = await run(['db']);
+
+    const sends = ssmMock.commandCalls(SendCommandCommand);
+    expect(sends.map((c) => c.args[0].input.InstanceIds)).toEqual([['i-2']]);
+    expect(summary.added).toEqual([`db/${host('i-2')}`]);
+    expect(summary.healthy).toBe(1);
+    // Nothing is deleted: the agent-down instance keeps its service while it re-registers.
+    expect(pmm.requests.filter((r) => r.startsWith('DELETE'))).toEqual([]);
+  });
+
+  it('leaves fully healthy instances untouched: no command, no delete', async () => {
+    givenAsgs({ db: [['i-1', 'InService']] });
+    pmm.services = [
+      {
+        ...registered('i-1'),
+        agents: [{ agent_id: 'pa-1', agent_type: 'pmm-agent', is_connected: true }],
+      },
+    ];
+
+    const summary = await run(['db']);
+
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
+    expect(pmm.requests).toEqual(['GET /v1/management/services']);
+    expect(summary.healthy).toBe(1);
+  });
+
+  it('enrols the others when EC2 does not know one instance yet (InvalidInstanceID.NotFound)', async () => {
+    givenAsgs({
+      db: [
+        ['i-1', 'InService'],
+        ['i-2', 'InService'],
+      ],
+    });
+    // EC2 as it behaves right after launch: i-2 is not visible yet. Asked by InstanceIds,
+    // the whole call fails; asked by filter, the unknown ID simply matches nothing.
+    ec2Mock.on(DescribeInstancesCommand).callsFake(async (input) => {
+      if (input.InstanceIds?.includes('i-2')) {
+        throw named('InvalidInstanceID.NotFound', "The instance ID 'i-2' does not exist");
+      }
+      return {
+        Reservations: [
+          {
+            Instances: idsOf(input)
+              .filter((id) => id !== 'i-2')
+              .map((id) => ({
+                InstanceId: id,
+                PrivateIpAddress: ip(id),
+                PrivateDnsName: `${host(id)}.eu-west-1.compute.internal`,
+              })),
+          },
+        ],
+      };
+    });
+
+    let error: ReconcileError | undefined;
+    await run(['db']).catch((e) => (error = e));
+
+    expect(error?.summary.added).toEqual([`db/${host('i-1')}`]);
+    expect(error?.summary.failed.map((f) => f.instanceId)).toEqual(['i-2']);
+    expect(ec2Mock.commandCalls(DescribeInstancesCommand)[0].args[0].input.Filters).toEqual([
+      { Name: 'instance-id', Values: ['i-1', 'i-2'] },
+    ]);
+  });
+
+  it('isolates a failing DescribeInstances to its ASG', async () => {
+    givenAsgs({ a: [['i-1', 'InService']], b: [['i-500', 'InService']] });
+    ec2Mock.on(DescribeInstancesCommand).callsFake(async (input) => {
+      const ids = idsOf(input);
+      if (ids.includes('i-500')) throw named('InternalError', 'EC2 had a bad moment');
+      return {
+        Reservations: [
+          {
+            Instances: ids.map((id) => ({
+              InstanceId: id,
+              PrivateIpAddress: ip(id),
+              PrivateDnsName: `${host(id)}.eu-west-1.compute.internal`,
+            })),
+          },
+        ],
+      };
+    });
+    // b has a service of a terminated instance: without b's details it must not be retired.
+    pmm.services = [registered('i-777', 'b')];
+
+    let error: ReconcileError | undefined;
+    await run(['a', 'b']).catch((e) => (error = e));
+
+    expect(error?.summary.added).toEqual([`a/${host('i-1')}`]);
+    expect(error?.summary.failed).toEqual([
+      expect.objectContaining({ asgName: 'b', instanceId: 'i-500' }),
+    ]);
+    expect(error?.summary.removed).toEqual([]);
+    expect(pmm.services.map((s) => s.service_id)).toEqual(['svc-i-777']);
+    expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(2);
   });
 
   it('sends one command per 50 instances across ASGs, with secret ARNs but no secret values', async () => {
@@ -254,7 +391,7 @@ describe('reconciler handler against a real PMM HTTP server', () => {
     expect(asgMock.commandCalls(DescribeAutoScalingGroupsCommand)).toHaveLength(2);
   });
 
-  it('isolates failures: a failed batch and a failed removal do not stop the rest, then it throws', async () => {
+  it('isolates failures: an instance the IAM condition refuses, a failed install and a failed removal do not stop the rest, then it throws', async () => {
     const groups: Record<string, [string, string][]> = {
       a: Array.from({ length: 50 }, (_, i) => [`i-${i}`, 'InService']),
       b: Array.from({ length: 10 }, (_, i) => [`i-${500 + i}`, 'InService']),
@@ -263,18 +400,19 @@ describe('reconciler handler against a real PMM HTTP server', () => {
     pmm.services = [registered('i-900', 'a'), registered('i-901', 'b')];
     pmm.faults.push({ match: 'DELETE /v1/management/nodes/node-i-900', status: 500, times: 10 });
     let calls = 0;
-    ssmMock.on(SendCommandCommand).callsFake(async () => {
-      if (++calls === 1) throw named('AccessDeniedException', 'not allowed');
+    ssmMock.on(SendCommandCommand).callsFake(async (input) => {
+      calls++;
+      // The tag condition of the Lambda's policy refuses one instance: the call fails whole.
+      if ((input.InstanceIds as string[]).includes('i-7')) {
+        throw named('AccessDeniedException', 'not authorized to perform ssm:SendCommand');
+      }
       return { Command: { CommandId: `cmd-${calls}` } };
     });
-    ssmMock
-      // Batches are sorted by instance ID: i-9 is in the second batch.
-      .on(GetCommandInvocationCommand, { InstanceId: 'i-9' })
-      .resolves({
-        Status: 'Failed',
-        ResponseCode: 1,
-        StandardOutputContent: 'PMM_RECONCILER_RESULT=error:apt',
-      });
+    ssmMock.on(GetCommandInvocationCommand, { InstanceId: 'i-9' }).resolves({
+      Status: 'Failed',
+      ResponseCode: 1,
+      StandardOutputContent: 'PMM_RECONCILER_RESULT=error:apt',
+    });
 
     let error: ReconcileError | undefined;
     await run(['a', 'b']).catch((e) => (error = e));
@@ -282,10 +420,130 @@ describe('reconciler handler against a real PMM HTTP server', () => {
     expect(error).toBeInstanceOf(ReconcileError);
     const s = error!.summary;
     expect(s.removed).toEqual([`b/${host('i-901')}`]);
-    expect(s.added).toHaveLength(9);
-    // 50 of the first batch + 1 install failure + 1 removal failure.
-    expect(s.failed).toHaveLength(52);
+    expect(s.added).toHaveLength(58);
+    // i-7 refused + i-9 install failure + 1 removal failure; the other 49 of i-7's batch enrol.
+    expect(s.failed).toHaveLength(3);
+    expect(s.failed.find((f) => f.instanceId === 'i-7')?.reason).toMatch(/AccessDeniedException/);
     expect(s.failed.find((f) => f.instanceId === 'i-9')?.reason).toMatch(/exit 1/);
+  });
+
+  it('isolates a target whose value cannot go into the install command', async () => {
+    givenAsgs({
+      a: [
+        ['i-1', 'InService'],
+        ['i-2', 'InService'],
+      ],
+      b: [['i-3', 'InService']],
+    });
+    const base = config(['a', 'b']);
+    const asgs = base.asgs.map((a) => (a.asgName === 'b' ? { ...a, username: 'bad user' } : a));
+
+    let error: ReconcileError | undefined;
+    await run(['a', 'b'], 500, { config: { asgs } }).catch((e) => (error = e));
+
+    expect(error?.summary.added.sort()).toEqual([`a/${host('i-1')}`, `a/${host('i-2')}`].sort());
+    expect(error?.summary.failed).toEqual([
+      expect.objectContaining({
+        instanceId: 'i-3',
+        reason: expect.stringMatching(/unsafe user name/),
+      }),
+    ]);
+  });
+
+  it('stops removing when a slow PMM brings the deadline near, and still logs the summary', async () => {
+    givenAsgs({ db: [['i-1', 'InService']] });
+    pmm.services = ['i-11', 'i-12', 'i-13', 'i-14', 'i-15'].map((id) => registered(id));
+    // Every DELETE takes 150 ms; one removal at a time.
+    pmm.faults.push({ match: 'DELETE ', status: 200, times: 10, delayMs: 150 });
+    const started = Date.now();
+    // Margin 1000 ms + enrolment reserve 300 ms + room for about two slow removals.
+    const remainingMs = () => 1000 + 300 + 320 - (Date.now() - started);
+
+    const summary = await run(['db'], 2000, {
+      remainingMs,
+      options: { concurrency: 1, enrolReserveMs: 300 },
+    });
+
+    expect(summary.removed.length).toBeGreaterThanOrEqual(1);
+    expect(summary.removed.length).toBeLessThan(5);
+    const deferred = summary.skipped.filter((p) => /deadline near/.test(p.reason));
+    expect(deferred).toHaveLength(5 - summary.removed.length);
+    expect(logs.find((l) => l.message === 'reconcile summary')).toBeDefined();
+  });
+
+  it('sends nothing once the deadline is near; the summary says so', async () => {
+    givenAsgs({ db: [['i-1', 'InService']] });
+
+    const summary = await run(['db'], 500, { remainingMs: () => 900 });
+
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
+    expect(summary.skipped).toEqual([
+      expect.objectContaining({ instanceId: 'i-1', reason: 'not sent: Lambda deadline near' }),
+    ]);
+    expect(logs.find((l) => l.message === 'reconcile summary')).toBeDefined();
+  });
+
+  it('reports installs still running at the deadline as skipped', async () => {
+    givenAsgs({ db: [['i-1', 'InService']] });
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'InProgress' });
+    const started = Date.now();
+
+    const summary = await run(['db'], 500, {
+      remainingMs: () => 1200 - (Date.now() - started),
+      options: { pollIntervalMs: 20 },
+    });
+
+    expect(summary.added).toEqual([]);
+    expect(summary.skipped).toEqual([
+      expect.objectContaining({
+        instanceId: 'i-1',
+        reason: 'install still running (command cmd-1)',
+      }),
+    ]);
+  });
+
+  it('reports an install that finds another run holding the lock (exit 11) as skipped', async () => {
+    givenAsgs({ db: [['i-1', 'InService']] });
+    ssmMock.on(GetCommandInvocationCommand).resolves({
+      Status: 'Failed',
+      ResponseCode: 11,
+      StandardOutputContent: 'PMM_RECONCILER_RESULT=busy',
+    });
+
+    const summary = await run(['db']);
+
+    expect(summary.failed).toEqual([]);
+    expect(summary.skipped).toEqual([
+      expect.objectContaining({ instanceId: 'i-1', reason: 'an earlier install is still running' }),
+    ]);
+  });
+
+  it('lists services again on "already exists" and removes the service found then', async () => {
+    givenAsgs({ db: [['i-1', 'InService']] });
+    // The blocking service appears after the run listed services (a concurrent registration).
+    let n = 0;
+    ssmMock.on(SendCommandCommand).callsFake(async () => {
+      if (n === 0) {
+        pmm.services.push({
+          service_id: 'late',
+          service_name: `db/${host('i-1')}`,
+          service_type: 'mysql',
+          node_id: 'n-late',
+        });
+      }
+      return { Command: { CommandId: `cmd-${++n}` } };
+    });
+    ssmMock
+      .on(GetCommandInvocationCommand)
+      .resolvesOnce({ Status: 'Failed', ResponseCode: 17, StandardOutputContent: 'already exists' })
+      .resolves({ Status: 'Success', ResponseCode: 0 });
+
+    const summary = await run(['db']);
+
+    expect(pmm.requests.filter((r) => r.startsWith('GET'))).toHaveLength(2);
+    expect(pmm.requests).toContain('DELETE /v1/inventory/services/late?force=true');
+    expect(summary.added).toEqual([`db/${host('i-1')}`]);
+    expect(summary.failed).toEqual([]);
   });
 
   it('splits a batch to isolate an instance SSM does not manage yet', async () => {

@@ -22,34 +22,79 @@ function shellcheck(): string {
   return found;
 }
 
-/** Stub commands that record their argv (one line per call) and simulate machine state. */
+const NODE_TOKEN = 'glsa_NodeToken789';
+const SECRETS = [ADMIN_PASSWORD, DB_PASSWORD, NODE_TOKEN];
+
+/** Real commands the script runs, wrapped to record their argv (builtins such as printf are not processes). */
+const WRAPPED = ['python3', 'awk', 'grep', 'head', 'rm', 'mktemp', 'cut', 'sleep', 'flock', 'cat'];
+
+/**
+ * Stub commands that record their argv (one line per call) and simulate machine state. Every
+ * process the script starts, stub or wrapped real command, appends its argv to $STATE/argv.
+ */
 function stubs(dir: string): void {
   const stub = (name: string, body: string) => {
     const p = join(dir, name);
-    writeFileSync(p, `#!/bin/sh\necho "${name} $*" >> "$STATE/calls"\n${body}\n`);
+    writeFileSync(
+      p,
+      `#!/bin/sh\necho "${name} $*" >> "$STATE/calls"\necho "${name} $*" >> "$STATE/argv"\n${body}\n`,
+    );
     chmodSync(p, 0o755);
   };
+  for (const name of WRAPPED) {
+    const real = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
+    if (!real) continue;
+    const p = join(dir, name);
+    writeFileSync(p, `#!/bin/sh\necho "${name} $*" >> "$STATE/argv"\nexec ${real} "$@"\n`);
+    chmodSync(p, 0o755);
+  }
   stub('dpkg-query', '[ -f "$STATE/installed" ] && printf "install ok installed" || exit 1');
   stub('apt-get', 'case "$*" in *pmm-client*) touch "$STATE/installed";; esac');
   stub('percona-release', ':');
-  stub('curl', 'case "$*" in *-o*) : ;; esac');
+  // The PMM API: records the -K config (and its mode) and the body from stdin, answers like
+  // PMM 3 (200, or 409 "already exists").
+  stub(
+    'curl',
+    [
+      'case "$*" in *v1/management/services*) ;; *) exit 0;; esac',
+      "out=''; cfg=''",
+      'while [ $# -gt 0 ]; do case $1 in -o) out=$2; shift;; -K) cfg=$2; shift;; esac; shift; done',
+      'cp "$cfg" "$STATE/curl-config"; stat -c %a "$cfg" > "$STATE/curl-config-mode"',
+      '/bin/cat > "$STATE/body"',
+      'if [ -f "$STATE/exists" ]; then',
+      `  printf '{"code":6,"message":"Service with name \\\\"x\\\\" already exists."}' > "$out"; printf 409; exit 0`,
+      'fi',
+      'if [ -f "$STATE/api-error" ]; then printf \'{"code":3,"message":"bad"}\' > "$out"; printf 400; exit 0; fi',
+      'touch "$STATE/added"; printf \'{"mysql":{"service":{"service_id":"svc-1"}}}\' > "$out"; printf 200',
+    ].join('\n'),
+  );
   stub(
     'aws',
     `case "$*" in *pmm-admin*) printf '%s' "${ADMIN_PASSWORD}";; *db-pw*) printf '{"username":"pmm","password":"${DB_PASSWORD}"}';; esac`,
   );
+  // pmm-agent setup: needs the admin password in its environment, saves what PMM 3 saves
+  // (username service_token, the node's token as password) and prints its progress.
   stub(
     'pmm-agent',
-    '[ "$PMM_AGENT_SERVER_PASSWORD" = "' +
-      ADMIN_PASSWORD +
-      '" ] || { echo "no password in env" >&2; exit 2; }\ntouch "$STATE/configured"',
+    [
+      `[ "$PMM_AGENT_SERVER_PASSWORD" = "${ADMIN_PASSWORD}" ] || { echo "no password in env" >&2; exit 2; }`,
+      '[ -f "$STATE/setup-fails" ] && { echo "Failed to register pmm-agent on PMM Server: boom."; exit 1; }',
+      '[ -f "$STATE/setup-echoes" ] && echo "password was $PMM_AGENT_SERVER_PASSWORD"',
+      'cfg=${2#--config-file=}',
+      `printf 'id: /agent_id/a1\\nlisten-port: 7777\\nserver:\\n    address: 10.0.0.5:443\\n    username: service_token\\n    password: ${NODE_TOKEN}\\n    insecure-tls: true\\npaths:\\n    username: not-this\\n' > "$cfg"`,
+      'echo "Registering pmm-agent on PMM Server..."; echo "Registered."',
+      'touch "$STATE/configured"',
+    ].join('\n'),
   );
   stub(
     'pmm-admin',
     [
       'case "$1" in',
-      '  status) [ -f "$STATE/configured" ] || exit 1; printf "PMM Server:\\n\\tURL    : https://10.0.0.5:443/\\nPMM Client:\\n\\tConnected        : true\\n";;',
+      '  status) [ -f "$STATE/configured" ] || exit 1',
+      '    if [ "$2" = "--json" ]; then printf \'{"pmm_agent_status":{"agent_id":"/agent_id/a1","node_id":"/node_id/n1","server_url":"https://10.0.0.5:443/","connected":true},"pmm_admin_version":"3.4.0"}\\n\'',
+      '    else printf "PMM Server:\\n\\tURL    : https://10.0.0.5:443/\\nPMM Client:\\n\\tConnected        : true\\n"; fi;;',
       '  list) [ -f "$STATE/added" ] && printf "MySQL  db/ip-10-0-1-7  127.0.0.1:3306  svc-1\\n"; exit 0;;',
-      '  add) if [ -f "$STATE/exists" ]; then echo "Service with name already exists."; exit 1; fi; touch "$STATE/added"; echo "MySQL Service added.";;',
+      '  add) echo "pmm-admin add must not be used"; exit 1;;',
       'esac',
     ].join('\n'),
   );
@@ -95,11 +140,15 @@ describe('reconciler install script', () => {
           STATE: dir,
           AWS_SSM_INSTANCE_ID: instanceId,
           PMM_RECONCILER_LOCK: join(dir, 'lock'),
+          PMM_AGENT_CONFIG: join(dir, 'pmm-agent.yaml'),
         },
       });
     const calls = () =>
       existsSync(join(dir, 'calls')) ? readFileSync(join(dir, 'calls'), 'utf8') : '';
-    return { dir, run, calls };
+    const argv = () =>
+      existsSync(join(dir, 'argv')) ? readFileSync(join(dir, 'argv'), 'utf8') : '';
+    const file = (name: string) => readFileSync(join(dir, name), 'utf8');
+    return { dir, run, calls, argv, file };
   }
 
   it('installs, registers and adds MySQL once, then changes nothing on a re-run', () => {
@@ -108,37 +157,101 @@ describe('reconciler install script', () => {
     expect(first.stdout).toContain('PMM_RECONCILER_RESULT=enrolled');
     expect(first.status).toBe(0);
     expect(calls()).toMatch(/^percona-release enable pmm3-client$/m);
-    expect(calls()).toMatch(/^apt-get install -y -q pmm-client$/m);
+    expect(calls()).toMatch(/^apt-get -o DPkg::Lock::Timeout=300 install -y -q pmm-client$/m);
     expect(calls()).toMatch(
       /^pmm-agent setup .*--server-address=10\.0\.0\.5:443 .*--server-insecure-tls .* 10\.0\.1\.7 generic db\/ip-10-0-1-7$/m,
     );
     expect(calls()).toMatch(
-      /^pmm-admin add mysql --query-source=perfschema --username=pmm --custom-labels=aws_instance_id=i-07 .*db\/ip-10-0-1-7 127\.0\.0\.1:3306$/m,
+      /^curl -sS -m 60 --insecure -K \S+ -X POST -H Content-Type: application\/json --data-binary @- -o \S+ -w %\{http_code\} https:\/\/10\.0\.0\.5:443\/v1\/management\/services$/m,
     );
+    expect(calls()).not.toMatch(/^pmm-admin add/m);
 
     writeFileSync(join(dir, 'calls'), '');
     const second = run();
     expect(second.status).toBe(0);
-    expect(calls()).not.toMatch(/apt-get|percona-release|pmm-agent setup|pmm-admin add|^aws /m);
+    expect(calls()).not.toMatch(/apt-get|percona-release|pmm-agent setup|v1\/management|^aws /m);
   });
 
-  it('keeps the admin password out of argv and output, and the DB password out of output', () => {
+  it('waits for the dpkg lock (unattended-upgrades) on every apt-get call', () => {
     const { run, calls } = setup();
+    expect(run().status).toBe(0);
+    const apt = calls()
+      .split('\n')
+      .filter((l) => l.startsWith('apt-get '));
+    expect(apt.length).toBeGreaterThan(0);
+    for (const line of apt) expect(line).toMatch(/^apt-get -o DPkg::Lock::Timeout=300 /);
+  });
+
+  it('adds MySQL through POST /v1/management/services with the body PMM 3 expects', () => {
+    const { run, file } = setup();
+    expect(run().status).toBe(0);
+    // api/management/v1/service.proto AddServiceRequest{mysql: AddMySQLServiceParams}.
+    expect(JSON.parse(file('body'))).toEqual({
+      mysql: {
+        node_id: '/node_id/n1',
+        pmm_agent_id: '/agent_id/a1',
+        service_name: 'db/ip-10-0-1-7',
+        address: '127.0.0.1',
+        port: 3306,
+        username: 'pmm',
+        password: DB_PASSWORD,
+        qan_mysql_perfschema: true,
+        custom_labels: { aws_instance_id: 'i-07' },
+      },
+    });
+    // The node's own credential, from the pmm-agent config, in a 0600 curl config file.
+    expect(file('curl-config')).toBe(`user = "service_token:${NODE_TOKEN}"\n`);
+    expect(file('curl-config-mode').trim()).toBe('600');
+  });
+
+  it('keeps every secret out of every argv and out of the output', () => {
+    const { run, argv, calls } = setup();
     const result = run();
     expect(result.status).toBe(0);
-    expect(calls()).not.toContain(ADMIN_PASSWORD);
-    expect(result.stdout + result.stderr).not.toContain(ADMIN_PASSWORD);
-    expect(result.stdout + result.stderr).not.toContain(DB_PASSWORD);
-    // The one documented exception: pmm-admin add takes the DB password only as a flag.
-    expect(calls()).toContain(`--password=${DB_PASSWORD}`);
+    expect(argv()).toMatch(/^python3 /m); // the wrappers did record the real commands
+    expect(argv()).toMatch(/^curl /m);
+    for (const secret of SECRETS) {
+      expect(argv()).not.toContain(secret);
+      expect(calls()).not.toContain(secret);
+      expect(result.stdout + result.stderr).not.toContain(secret);
+    }
   });
 
-  it('reports "already exists" with exit code 17 for the reconciler to clean up', () => {
+  it('prints the pmm-agent setup output for diagnosis, withholding it if it holds the password', () => {
+    const ok = setup().run();
+    expect(ok.stdout).toContain('Registered.');
+
+    const failing = setup();
+    writeFileSync(join(failing.dir, 'setup-fails'), '');
+    const failed = failing.run();
+    expect(failed.status).toBe(1);
+    expect(failed.stdout).toContain('Failed to register pmm-agent on PMM Server: boom.');
+    expect(failed.stdout).toContain('PMM_RECONCILER_RESULT=error:pmm-agent setup exited 1');
+
+    const echoing = setup();
+    writeFileSync(join(echoing.dir, 'setup-echoes'), '');
+    const echoed = echoing.run();
+    expect(echoed.stdout).toContain('output withheld');
+    expect(echoed.stdout + echoed.stderr).not.toContain(ADMIN_PASSWORD);
+  });
+
+  it('reports "already exists" (HTTP 409) with exit code 17 for the reconciler to clean up', () => {
     const { run, dir } = setup();
     writeFileSync(join(dir, 'exists'), '');
     const result = run();
     expect(result.status).toBe(17);
     expect(result.stdout).toContain('PMM_RECONCILER_RESULT=already-exists');
+  });
+
+  it('fails with the API answer on any other HTTP error', () => {
+    const { run, dir } = setup();
+    writeFileSync(join(dir, 'api-error'), '');
+    const result = run();
+    expect(result.status).toBe(1);
+    expect(result.stdout).toContain('PMM API answered HTTP 400');
+    expect(result.stdout).toContain(
+      'PMM_RECONCILER_RESULT=error:PMM API add service answered HTTP 400',
+    );
   });
 
   it('does nothing on an instance that is not in the batch', () => {

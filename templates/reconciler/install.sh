@@ -8,8 +8,9 @@
 #   PMM_ADMIN_SECRET_ARN  Secrets Manager ARN of the PMM admin password
 #   PMM_TARGETS           one line per instance of this batch:
 #                         <instance-id> <service-name> <node-address> <port> <username> <db-secret-arn|->
-# Secrets are read here with the instance's own IAM role, kept in shell variables and passed
-# to pmm-agent through its environment; they never appear in the SSM command or its output.
+# Secrets are read here with the instance's own IAM role and kept in shell variables; they
+# reach other processes only through the environment (pmm-agent setup), stdin (the request
+# body) or a 0600 file (curl's -K config), never through argv, the SSM command or its output.
 #
 # Exit codes: 0 enrolled (or already), 10 not a target, 11 another run holds the lock,
 # 17 PMM says the service already exists (the reconciler cleans up and retries), else failure.
@@ -21,13 +22,25 @@ umask 077
 
 PMM_AGENT_CONFIG=${PMM_AGENT_CONFIG:-/usr/local/percona/pmm/config/pmm-agent.yaml}
 PMM_RECONCILER_LOCK=${PMM_RECONCILER_LOCK:-/run/pmm-reconciler.lock}
+# unattended-upgrades holds the dpkg lock on a fresh Ubuntu instance for minutes: wait for it.
+# Three apt-get calls at most, so the worst case (3 x 300 s) stays under the SSM
+# executionTimeout the reconciler sets (1200 s).
+APT_LOCK_TIMEOUT=${APT_LOCK_TIMEOUT:-300}
 IMDS=http://169.254.169.254/latest
 
 log() { printf 'pmm-reconciler: %s\n' "$*"; }
+TMP_FILES=''
+# shellcheck disable=SC2329 # invoked by the EXIT trap
+cleanup() {
+  # shellcheck disable=SC2086 # space-separated mktemp paths
+  [ -z "$TMP_FILES" ] || rm -f $TMP_FILES
+}
+trap cleanup EXIT
 finish() {
   printf 'PMM_RECONCILER_RESULT=%s\n' "$2"
   exit "$1"
 }
+apt_get() { apt-get -o "DPkg::Lock::Timeout=$APT_LOCK_TIMEOUT" "$@"; }
 
 imds_token() {
   curl -fsS -m 5 -X PUT "$IMDS/api/token" -H 'X-aws-ec2-metadata-token-ttl-seconds: 300'
@@ -92,13 +105,13 @@ install_client() {
     log 'installing percona-release'
     deb=$(mktemp --suffix=.deb)
     curl -fsSL -m 120 -o "$deb" https://repo.percona.com/apt/percona-release_latest.generic_all.deb
-    apt-get install -y -q "$deb"
+    apt_get install -y -q "$deb"
     rm -f "$deb"
   fi
   log 'enabling the pmm3-client repository and installing pmm-client'
   percona-release enable pmm3-client
-  apt-get update -q
-  apt-get install -y -q pmm-client
+  apt_get update -q
+  apt_get install -y -q pmm-client
 }
 
 agent_connected() {
@@ -115,18 +128,63 @@ configure_agent() {
   log "registering node $1 with PMM at $PMM_SERVER_ADDRESS:443"
   # pmm-agent reads the password from its environment (pmm-admin config would put it in argv).
   # --force replaces a stale node of the same name left by an earlier instance.
+  # Its output carries no secret (the password is only in its environment) and is printed so
+  # a failed registration can be diagnosed from the SSM output; withheld if it ever echoes it.
   PMM_AGENT_SERVER_PASSWORD=$(read_password "$PMM_ADMIN_SECRET_ARN")
   export PMM_AGENT_SERVER_PASSWORD
-  pmm-agent setup --config-file="$PMM_AGENT_CONFIG" \
+  rc=0
+  out=$(pmm-agent setup --config-file="$PMM_AGENT_CONFIG" \
     --server-address="$PMM_SERVER_ADDRESS:443" --server-username=admin --server-insecure-tls \
-    --force "$2" generic "$1" >/dev/null
+    --force "$2" generic "$1" 2>&1) || rc=$?
+  case $out in *"$PMM_AGENT_SERVER_PASSWORD"*) out='(output withheld: it contained a credential)' ;; esac
   unset PMM_AGENT_SERVER_PASSWORD
+  printf '%s\n' "$out"
+  [ "$rc" -eq 0 ] || finish 1 "error:pmm-agent setup exited $rc"
   tries=0
   until agent_connected; do
     tries=$((tries + 1))
     [ "$tries" -lt 30 ] || finish 1 'error:pmm-agent did not connect'
     sleep 2
   done
+}
+
+# One `key: value` of the `server:` section of the pmm-agent config (what `pmm-agent setup`
+# saved: PMM 3 stores username `service_token` and the node's service-account token as the
+# password). Surrounding quotes are removed.
+agent_server_field() {
+  awk -v key="$1" '
+    /^[^[:space:]]/ { in_server = ($0 ~ /^server:/) ; next }
+    in_server && $1 == key ":" {
+      sub(/^[[:space:]]*[^:]*:[[:space:]]*/, ""); sub(/[[:space:]]+$/, "")
+      if ($0 ~ /^".*"$/ || $0 ~ /^'"'"'.*'"'"'$/) $0 = substr($0, 2, length($0) - 2)
+      print; exit
+    }' "$PMM_AGENT_CONFIG"
+}
+
+# node_id and agent_id of the local pmm-agent (`pmm-admin status --json`).
+agent_ids() {
+  pmm-admin status --json 2>/dev/null | python3 -c 'import json, sys
+s = json.load(sys.stdin).get("pmm_agent_status") or {}
+sys.stdout.write("%s %s" % (s.get("node_id", ""), s.get("agent_id", "")))'
+}
+
+# The AddService request body (`POST /v1/management/services`, api/management/v1/service.proto
+# AddServiceRequest.mysql = AddMySQLServiceParams). The password is read from stdin; every
+# other value is a validated, non-secret argument.
+mysql_body() {
+  python3 -c 'import json, sys
+node_id, agent_id, name, port, user, instance_id = sys.argv[1:7]
+print(json.dumps({"mysql": {
+    "node_id": node_id,
+    "pmm_agent_id": agent_id,
+    "service_name": name,
+    "address": "127.0.0.1",
+    "port": int(port),
+    "username": user,
+    "password": sys.stdin.read(),
+    "qan_mysql_perfschema": True,
+    "custom_labels": {"aws_instance_id": instance_id},
+}}))' "$@"
 }
 
 add_mysql() {
@@ -137,19 +195,42 @@ add_mysql() {
   fi
   password=''
   [ "$secret" = '-' ] || password=$(read_password "$secret")
-  log "adding MySQL service $name (127.0.0.1:$port, user $user)"
-  set -- add mysql --query-source=perfschema --username="$user" \
-    --custom-labels="aws_instance_id=$id"
-  [ -z "$password" ] || set -- "$@" --password="$password"
+  # shellcheck disable=SC2046 # two space-free IDs
+  set -- $(agent_ids) "$name" "$port" "$user" "$id"
+  [ "$#" -eq 6 ] || finish 1 'error:no node_id/agent_id from pmm-admin status --json'
+  api_user=$(agent_server_field username)
+  api_password=$(agent_server_field password)
+  [ -n "$api_user" ] && [ -n "$api_password" ] ||
+    finish 1 "error:no server credential in $PMM_AGENT_CONFIG"
+  case $api_user$api_password in *'"'* | *\\*) finish 1 'error:unexpected credential format' ;; esac
+  log "adding MySQL service $name (127.0.0.1:$port, user $user) through the PMM API"
+  # The node's own credential goes to curl in a 0600 config file (umask 077), the body
+  # (with the DB password) on stdin: neither is in any process's argv.
+  auth=$(mktemp) response=$(mktemp)
+  TMP_FILES="$TMP_FILES $auth $response"
+  printf 'user = "%s:%s"\n' "$api_user" "$api_password" >"$auth"
   rc=0
-  out=$(pmm-admin "$@" "$name" "127.0.0.1:$port" 2>&1) || rc=$?
-  if [ -n "$password" ]; then
-    case $out in *"$password"*) out='(output withheld: it contained a credential)' ;; esac
-  fi
-  printf '%s\n' "$out"
-  [ "$rc" -eq 0 ] && return
+  code=$(printf '%s' "$password" | mysql_body "$@" |
+    curl -sS -m 60 --insecure -K "$auth" -X POST -H 'Content-Type: application/json' \
+      --data-binary @- -o "$response" -w '%{http_code}' \
+      "https://$PMM_SERVER_ADDRESS:443/v1/management/services") || rc=$?
+  out=$(head -c 2000 "$response" 2>/dev/null || true)
+  rm -f "$auth" "$response"
+  for secret_value in "$password" "$api_password"; do
+    [ -n "$secret_value" ] || continue
+    case $out in *"$secret_value"*) out='(response withheld: it contained a credential)' ;; esac
+  done
+  [ "$rc" -eq 0 ] || finish 1 "error:curl to the PMM API exited $rc"
+  case $code in
+    2??)
+      log "MySQL service $name added"
+      return
+      ;;
+  esac
+  printf 'PMM API answered HTTP %s: %s\n' "$code" "$out"
+  case $code in 409) finish 17 'already-exists' ;; esac
   case $out in *'already exists'*) finish 17 'already-exists' ;; esac
-  finish 1 "error:pmm-admin add mysql exited $rc"
+  finish 1 "error:PMM API add service answered HTTP $code"
 }
 
 main() {

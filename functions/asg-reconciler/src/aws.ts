@@ -22,7 +22,7 @@ export interface AwsOptions {
 
 /** DescribeAutoScalingGroups accepts up to 100 names per call (MaxRecords 100). */
 const ASG_NAMES_PER_CALL = 100;
-/** DescribeInstances instance IDs per call (kept well under the request size limit). */
+/** DescribeInstances instance IDs per call (values of one `instance-id` filter). */
 const INSTANCES_PER_CALL = 200;
 
 export class AwsIo {
@@ -103,16 +103,29 @@ export class AwsIo {
   /** Errors swallowed by the partial-result calls above and below (reported in the summary). */
   public readonly lastErrors: string[] = [];
 
-  /** EC2 details by instance ID; instances whose lookup failed are simply absent. */
-  async instanceDetails(ids: readonly string[]): Promise<Map<string, InstanceDetails>> {
+  /**
+   * EC2 details by instance ID; instances whose lookup failed are simply absent. `groups` are
+   * looked up separately (one per ASG), so a failing call costs only its own group.
+   *
+   * The IDs go in an `instance-id` filter, not `InstanceIds`: with `InstanceIds` one ID EC2
+   * does not know yet (normal right after launch) fails the whole call with
+   * InvalidInstanceID.NotFound; a filter simply does not match it.
+   */
+  async instanceDetails(
+    groups: readonly (readonly string[])[],
+  ): Promise<Map<string, InstanceDetails>> {
     const result = new Map<string, InstanceDetails>();
-    await mapLimit(chunk(ids, INSTANCES_PER_CALL), this.options.concurrency, async (group) => {
+    const calls = groups.flatMap((ids) => chunk(ids, INSTANCES_PER_CALL));
+    await mapLimit(calls, this.options.concurrency, async (group) => {
       try {
         let token: string | undefined;
         do {
           const page = await this.retry('DescribeInstances', () =>
             this.clients.ec2.send(
-              new DescribeInstancesCommand({ InstanceIds: group, NextToken: token }),
+              new DescribeInstancesCommand({
+                Filters: [{ Name: 'instance-id', Values: group }],
+                NextToken: token,
+              }),
             ),
           );
           for (const r of page.Reservations ?? []) {

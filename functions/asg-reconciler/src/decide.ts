@@ -1,4 +1,11 @@
-import { AsgConfig, AsgInstance, INSTANCE_ID_LABEL, InstanceDetails, PmmService } from './types';
+import {
+  AsgConfig,
+  AsgInstance,
+  INSTANCE_ID_LABEL,
+  InstanceDetails,
+  PMM_AGENT_TYPE,
+  PmmService,
+} from './types';
 
 /**
  * Pure reconcile decisions: what to enrol, what to retire, what to leave alone. No I/O here;
@@ -24,6 +31,8 @@ export interface EnrolTarget {
   readonly username: string;
   readonly passwordSecretArn: string | null;
   readonly launchTime?: Date;
+  /** Registered, but PMM reports its pmm-agent disconnected: the (idempotent) install re-runs. */
+  readonly reenrol?: boolean;
 }
 
 /** Remove a whole PMM node (its agents, services and service account) or a single service. */
@@ -79,10 +88,28 @@ export function owningAsg(serviceName: string, asgNames: ReadonlySet<string>): s
   return asgNames.has(asg) ? asg : undefined;
 }
 
-/** A service belongs to `instanceId` unless it carries a different instance-id label. */
+/**
+ * Whether the node's pmm-agent of a service is connected to PMM: true/false when the listing
+ * has a `pmm-agent` entry (a missing `is_connected` is false: proto3 JSON omits false),
+ * undefined when PMM gave no agent information.
+ */
+export function agentConnected(service: PmmService): boolean | undefined {
+  const agent = service.agents?.find((a) => a.agentType === PMM_AGENT_TYPE);
+  if (agent === undefined) return undefined;
+  return agent.isConnected === true;
+}
+
+/**
+ * A service labelled with `instanceId` is that instance's. An unlabelled one (an old
+ * registration, or someone else's) is taken as the instance's only while its pmm-agent is
+ * connected (or PMM says nothing about agents); a disconnected unlabelled one is stale, so a
+ * new instance that reuses the host name is enrolled instead of looking healthy forever.
+ */
 function belongsTo(service: PmmService, instanceId: string): boolean {
   const label = service.customLabels[INSTANCE_ID_LABEL];
-  return label === undefined || label === '' || label === instanceId;
+  if (label === instanceId) return true;
+  if (label === undefined || label === '') return agentConnected(service) !== false;
+  return false;
 }
 
 export function decide(input: DecisionInput): Plan {
@@ -153,11 +180,14 @@ export function decide(input: DecisionInput): Plan {
         });
         continue;
       }
-      if (own.length > 0) {
+      const reenrol = own.length > 0 && own.some((s) => agentConnected(s) === false);
+      if (own.length > 0 && !reenrol) {
         for (const s of own) keep.add(s.serviceId);
         plan.healthy.push(name);
         continue;
       }
+      // Its own service is kept while the install re-registers a disconnected agent.
+      for (const s of own) keep.add(s.serviceId);
       // No service, or only stale ones left by an earlier instance with the same host name
       // (those are retired below because nothing keeps them).
       plan.enrol.push({
@@ -169,6 +199,7 @@ export function decide(input: DecisionInput): Plan {
         username: asg.username,
         passwordSecretArn: asg.passwordSecretArn,
         launchTime: details?.launchTime,
+        ...(reenrol ? { reenrol: true } : {}),
       });
     }
   }

@@ -26,8 +26,16 @@ export function shellQuote(value: string): string {
 
 const SAFE_FIELD = /^[A-Za-z0-9._:/@+=,-]+$/;
 
+/** A target value that cannot go into the install command (the batch is split to isolate it). */
+export class UnsafeValueError extends Error {
+  constructor(what: string, value: string) {
+    super(`unsafe ${what} for the install command: ${value}`);
+    this.name = 'UnsafeValueError';
+  }
+}
+
 function field(value: string, what: string): string {
-  if (!SAFE_FIELD.test(value)) throw new Error(`unsafe ${what} for the install command: ${value}`);
+  if (!SAFE_FIELD.test(value)) throw new UnsafeValueError(what, value);
   return value;
 }
 

@@ -22,12 +22,19 @@ export class PmmAuthError extends Error {
   }
 }
 
+interface RawAgent {
+  agent_type?: string;
+  is_connected?: boolean;
+  status?: string;
+}
+
 interface RawService {
   service_id?: string;
   service_name?: string;
   service_type?: string;
   node_id?: string;
   custom_labels?: Record<string, string>;
+  agents?: RawAgent[];
 }
 
 /** The PMM 3 HTTP API calls the reconciler makes (basic auth, JSON). */
@@ -72,6 +79,11 @@ export class PmmApi {
       serviceType: s.service_type,
       nodeId: s.node_id ?? '',
       customLabels: s.custom_labels ?? {},
+      agents: s.agents?.map((a) => ({
+        agentType: a.agent_type ?? '',
+        isConnected: a.is_connected,
+        status: a.status,
+      })),
     }));
   }
 

@@ -1,7 +1,7 @@
 import { AwsClients, AwsIo } from './aws';
 import { ReconcilerConfig } from './config';
-import { chunk, decide, EnrolTarget, Plan, Problem, Retirement } from './decide';
-import { EXIT, renderInstallScript } from './install-command';
+import { chunk, decide, EnrolTarget, isLeaving, Plan, Problem, Retirement } from './decide';
+import { EXIT, renderInstallScript, UnsafeValueError } from './install-command';
 import { PmmApi } from './pmm-api';
 import { PmmService } from './types';
 import { errorMessage, errorName, mapLimit, sleep } from './util';
@@ -16,9 +16,17 @@ export interface ReconcileOptions {
   readonly pollIntervalMs?: number;
   /** First poll after sending. @default 3000 */
   readonly firstPollDelayMs?: number;
-  /** Stop polling when the Lambda has this much time left. @default 30000 */
+  /**
+   * Stop polling, and start no further PMM removal or SendCommand, when the Lambda has this
+   * much time left (the summary is always logged). @default 30000
+   */
   readonly deadlineMarginMs?: number;
-  /** `executionTimeout` of the install command. @default 600 */
+  /** Removals stop earlier, leaving this much (beyond the margin) for enrolment. @default 60000 */
+  readonly enrolReserveMs?: number;
+  /**
+   * `executionTimeout` of the install command: three apt-get calls may each wait 300 s for
+   * the dpkg lock (unattended-upgrades on a fresh instance). @default 1200
+   */
   readonly executionTimeoutSeconds?: number;
   /** An instance SSM does not know yet counts as a failure only after this age. @default 900000 */
   readonly ssmGraceMs?: number;
@@ -126,10 +134,10 @@ export async function reconcile(deps: ReconcileDeps): Promise<Summary> {
       aws.asgMembership(cfg.asgs.map((a) => a.asgName)),
       pmm.listServices(),
     ]);
-    const present = [...membership.values()]
-      .flatMap((list) => list ?? [])
-      .filter((i) => !i.lifecycleState.startsWith('Terminat'))
-      .map((i) => i.instanceId);
+    // One lookup group per ASG: a failed DescribeInstances affects only that ASG.
+    const present = [...membership.values()].map((list) =>
+      (list ?? []).filter((i) => !isLeaving(i.lifecycleState)).map((i) => i.instanceId),
+    );
     const details = await aws.instanceDetails(present);
     for (const err of aws.lastErrors) log({ level: 'warn', message: err });
 
@@ -138,15 +146,22 @@ export async function reconcile(deps: ReconcileDeps): Promise<Summary> {
     skipped.push(...plan.skipped);
 
     // ---- retire first, so a replacement instance can take over a stale name ----
+    // A hanging PMM must not eat the whole invocation: no removal starts once the time left
+    // is below the margin plus what enrolment needs; the rest waits for the next run.
+    const margin = o.deadlineMarginMs ?? 30_000;
+    const retireUntil = margin + (o.enrolReserveMs ?? 60_000);
     await mapLimit(plan.retire, concurrency, async (r) => {
+      const what = r.kind === 'node' ? `node ${r.nodeId}` : `service ${r.serviceName}`;
+      const asgName = (r.kind === 'node' ? r.serviceNames[0] : r.serviceName).split('/')[0];
+      if (deps.remainingMs() < retireUntil) {
+        skipped.push({ asgName, reason: `removing ${what}: deferred, Lambda deadline near` });
+        return;
+      }
       try {
         await retire(pmm!, r);
         removed.push(...(r.kind === 'node' ? r.serviceNames : [r.serviceName]));
       } catch (e) {
-        failed.push({
-          asgName: (r.kind === 'node' ? r.serviceNames[0] : r.serviceName).split('/')[0],
-          reason: `removing ${r.kind === 'node' ? `node ${r.nodeId}` : `service ${r.serviceName}`}: ${errorMessage(e)}`,
-        });
+        failed.push({ asgName, reason: `removing ${what}: ${errorMessage(e)}` });
       }
     });
 
@@ -154,23 +169,33 @@ export async function reconcile(deps: ReconcileDeps): Promise<Summary> {
     const enrol = async (targets: EnrolTarget[]) =>
       runInstall(targets, { aws, cfg, o, deps, now, concurrency, failed, skipped });
     const outcomes = await enrol(plan.enrol);
-    const retry: EnrolTarget[] = [];
+    const blocked: EnrolTarget[] = [];
     for (const [target, outcome] of outcomes) {
       if (outcome === 'enrolled') added.push(target.serviceName);
-      if (outcome !== 'already-exists') continue;
-      // A stale service of that name (from an earlier registration) blocks `add`: remove it
+      if (outcome === 'already-exists') blocked.push(target);
+    }
+    const retry: EnrolTarget[] = [];
+    if (blocked.length > 0) {
+      // A service of that name (from an earlier registration) blocks the add. The listing
+      // from the start of the run may be stale by now: list once more, remove what is there
       // and try once more.
-      const stale = services.filter((s: PmmService) => s.serviceName === target.serviceName);
-      if (stale.length === 0) {
-        failed.push(problem(target, 'service already exists but is not in the PMM listing'));
-        continue;
-      }
+      let current: PmmService[] | undefined;
       try {
-        for (const s of stale) await pmm.removeService(s.serviceId);
-        removed.push(target.serviceName);
-        retry.push(target);
+        current = await pmm.listServices();
       } catch (e) {
-        failed.push(problem(target, `removing stale service: ${errorMessage(e)}`));
+        for (const t of blocked) {
+          failed.push(problem(t, `service already exists; listing services: ${errorMessage(e)}`));
+        }
+      }
+      for (const target of current === undefined ? [] : blocked) {
+        const stale = current!.filter((s) => s.serviceName === target.serviceName);
+        try {
+          for (const s of stale) await pmm.removeService(s.serviceId);
+          if (stale.length > 0) removed.push(target.serviceName);
+          retry.push(target);
+        } catch (e) {
+          failed.push(problem(target, `removing stale service: ${errorMessage(e)}`));
+        }
       }
     }
     if (retry.length > 0) {
@@ -222,23 +247,32 @@ async function runInstall(
   const sorted = [...targets].sort((a, b) => a.instanceId.localeCompare(b.instanceId));
   const sent: Sent[] = [];
 
+  const margin = o.deadlineMarginMs ?? 30_000;
   const send = async (batch: EnrolTarget[]): Promise<void> => {
-    const script = renderInstallScript({
-      pmmServerAddress: ctx.cfg.pmmServerAddress,
-      adminSecretArn: ctx.cfg.adminSecretArn,
-      targets: batch,
-    });
+    if (ctx.deps.remainingMs() <= margin) {
+      for (const t of batch) {
+        outcomes.set(t, 'pending');
+        ctx.skipped.push(problem(t, 'not sent: Lambda deadline near'));
+      }
+      return;
+    }
     try {
+      const script = renderInstallScript({
+        pmmServerAddress: ctx.cfg.pmmServerAddress,
+        adminSecretArn: ctx.cfg.adminSecretArn,
+        targets: batch,
+      });
       const commandId = await aws.sendCommand(
         batch.map((t) => t.instanceId),
         script,
         `pmm-reconciler: enrol ${batch.length} instance(s)`,
-        o.executionTimeoutSeconds ?? 600,
+        o.executionTimeoutSeconds ?? 1200,
       );
       for (const target of batch) sent.push({ target, commandId });
     } catch (e) {
-      // One instance SSM does not manage (yet) rejects the whole call: split to isolate it.
-      if (errorName(e) === 'InvalidInstanceId' && batch.length > 1) {
+      // One instance SSM does not manage (yet), one the IAM tag condition refuses, or one
+      // value that cannot go into the script rejects the whole call: split to isolate it.
+      if (isPerInstance(e) && batch.length > 1) {
         const half = Math.ceil(batch.length / 2);
         await send(batch.slice(0, half));
         await send(batch.slice(half));
@@ -252,6 +286,8 @@ async function runInstall(
         if (errorName(e) === 'InvalidInstanceId' && young) {
           ctx.skipped.push(problem(t, 'SSM agent not registered yet'));
           outcomes.set(t, 'pending');
+        } else if (e instanceof UnsafeValueError) {
+          ctx.failed.push(problem(t, errorMessage(e)));
         } else {
           ctx.failed.push(problem(t, `SendCommand: ${errorName(e)}: ${errorMessage(e)}`));
         }
@@ -261,7 +297,7 @@ async function runInstall(
   await mapLimit(chunk(sorted, o.batchSize ?? 50), 4, send);
 
   // ---- poll ----
-  const deadline = ctx.now() + Math.max(0, ctx.deps.remainingMs() - (o.deadlineMarginMs ?? 30_000));
+  const deadline = ctx.now() + Math.max(0, ctx.deps.remainingMs() - margin);
   let waiting = sent;
   await sleep(Math.min(o.firstPollDelayMs ?? 3000, Math.max(0, deadline - ctx.now())));
   while (waiting.length > 0) {
@@ -316,6 +352,16 @@ async function runInstall(
     await sleep(pause);
   }
   return outcomes;
+}
+
+/** SendCommand errors caused by one instance of the batch (splitting the batch isolates it). */
+function isPerInstance(e: unknown): boolean {
+  const name = errorName(e);
+  return (
+    name === 'InvalidInstanceId' ||
+    name === 'AccessDeniedException' ||
+    e instanceof UnsafeValueError
+  );
 }
 
 /** The last lines of the command output, for the failure reason (never contains secrets). */

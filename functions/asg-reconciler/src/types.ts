@@ -23,6 +23,18 @@ export interface InstanceDetails {
   readonly launchTime?: Date;
 }
 
+/**
+ * An agent of a listed service (management/v1 UniversalAgent: `agent_type`, `is_connected`,
+ * `status`). PMM lists the service's own agents plus the agents running on its node without
+ * a service, i.e. the node's `pmm-agent`.
+ */
+export interface PmmAgent {
+  readonly agentType: string;
+  /** Absent in the JSON when false (proto3 omits zero values unless told otherwise). */
+  readonly isConnected?: boolean;
+  readonly status?: string;
+}
+
 /** A PMM service from `GET /v1/management/services`. */
 export interface PmmService {
   readonly serviceId: string;
@@ -30,7 +42,12 @@ export interface PmmService {
   readonly serviceType?: string;
   readonly nodeId: string;
   readonly customLabels: Readonly<Record<string, string>>;
+  /** `agents` of the listing; undefined when PMM gave none (no agent information). */
+  readonly agents?: readonly PmmAgent[];
 }
+
+/** `agent_type` of the node's agent (managed/models: PMMAgentType = "pmm-agent"). */
+export const PMM_AGENT_TYPE = 'pmm-agent';
 
 /** The custom label the install script puts on every service it adds. */
 export const INSTANCE_ID_LABEL = 'aws_instance_id';

@@ -8,6 +8,8 @@ export interface FakeService {
   service_type: string;
   node_id: string;
   custom_labels?: Record<string, string>;
+  /** As PMM 3 lists them (UniversalAgent); omitted = no agent information. */
+  agents?: { agent_id?: string; agent_type: string; is_connected?: boolean; status?: string }[];
 }
 
 export interface Fault {
@@ -34,11 +36,15 @@ export class FakePmm {
 
   constructor(private readonly password: string) {}
 
-  async start(): Promise<string> {
+  /** Listens on `host:port` (default: a free port on 127.0.0.1); returns the base URL. */
+  async start(host = '127.0.0.1', port = 0): Promise<string> {
     this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    const { port } = this.server.address() as AddressInfo;
-    return `http://127.0.0.1:${port}`;
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, host, resolve);
+    });
+    const address = this.server.address() as AddressInfo;
+    return `http://${host}:${address.port}`;
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,140 @@
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { handler } from '../../functions/asg-reconciler/src/index';
+import { FakePmm } from '../../functions/asg-reconciler/testing/fake-pmm';
+
+const PASSWORD = 'entrypoint-Pa55-never-logged';
+const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-admin-Q1w2E3';
+const DB_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-pw-R4t5Y6';
+/** A loopback address of its own, so the fake PMM can take port 80 like the real instance. */
+const PMM_IP = '127.0.0.2';
+
+/**
+ * The Lambda entry point end to end: environment parsing (loadConfig/parseMonitoredAsgs, the
+ * Terraform-shaped snake_case JSON), the default PMM API URL http://<PMM_SERVER_ADDRESS>:80,
+ * the SDK clients the handler creates itself (stubbed at SDK level) and console logging.
+ */
+describe('reconciler handler() entry point', () => {
+  const pmm = new FakePmm(PASSWORD);
+  const saved = { ...process.env };
+  const logged: string[] = [];
+  let logSpy: jest.SpyInstance;
+
+  beforeAll(async () => {
+    // Port 80 like the PMM instance's nginx: the default URL is what is under test.
+    await pmm.start(PMM_IP, 80);
+  });
+  afterAll(() => pmm.stop());
+  beforeEach(() => {
+    logSpy = jest.spyOn(console, 'log').mockImplementation((line: string) => {
+      logged.push(line);
+    });
+  });
+  afterEach(() => {
+    logSpy.mockRestore();
+    process.env = { ...saved };
+  });
+
+  it('parses the environment, talks to PMM on <ip>:80, enrols and retires, logs one summary', async () => {
+    process.env.AWS_REGION = 'eu-west-1';
+    process.env.MONITORED_ASGS = JSON.stringify([
+      { asg_name: 'db', username: 'pmm', password_secret_arn: DB_SECRET_ARN },
+      { asg_name: 'db2', service_type: 'mysql', port: 3307, username: 'mon' },
+    ]);
+    process.env.PMM_SERVER_ADDRESS = PMM_IP;
+    process.env.PMM_ADMIN_SECRET_ARN = SECRET_ARN;
+    delete process.env.PMM_API_URL;
+
+    mockClient(SecretsManagerClient)
+      .on(GetSecretValueCommand, { SecretId: SECRET_ARN })
+      .resolves({ SecretString: PASSWORD });
+    mockClient(AutoScalingClient)
+      .on(DescribeAutoScalingGroupsCommand)
+      .resolves({
+        AutoScalingGroups: [
+          {
+            AutoScalingGroupName: 'db',
+            Instances: [{ InstanceId: 'i-a', LifecycleState: 'InService' }],
+          },
+          {
+            AutoScalingGroupName: 'db2',
+            Instances: [{ InstanceId: 'i-b', LifecycleState: 'InService' }],
+          },
+        ],
+      } as never);
+    mockClient(EC2Client)
+      .on(DescribeInstancesCommand)
+      .callsFake(async (input) => ({
+        Reservations: [
+          {
+            Instances: (input.Filters?.[0]?.Values ?? []).map((id: string) => ({
+              InstanceId: id,
+              PrivateIpAddress: id === 'i-a' ? '10.0.1.10' : '10.0.2.20',
+              PrivateDnsName:
+                id === 'i-a' ? 'ip-10-0-1-10.ec2.internal' : 'ip-10-0-2-20.ec2.internal',
+            })),
+          },
+        ],
+      }));
+    const ssm = mockClient(SSMClient);
+    ssm.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-1' } });
+    ssm.on(GetCommandInvocationCommand).resolves({ Status: 'Success', ResponseCode: 0 });
+    pmm.services = [
+      // i-b is registered and connected; a terminated instance of db left a service.
+      {
+        service_id: 'svc-b',
+        service_name: 'db2/ip-10-0-2-20',
+        service_type: 'mysql',
+        node_id: 'node-b',
+        custom_labels: { aws_instance_id: 'i-b' },
+        agents: [{ agent_type: 'pmm-agent', is_connected: true }],
+      },
+      {
+        service_id: 'svc-gone',
+        service_name: 'db/ip-10-0-1-99',
+        service_type: 'mysql',
+        node_id: 'node-gone',
+        custom_labels: { aws_instance_id: 'i-gone' },
+      },
+    ];
+
+    const summary = await handler({}, { getRemainingTimeInMillis: () => 300_000 });
+
+    expect(summary.added).toEqual(['db/ip-10-0-1-10']);
+    expect(summary.removed).toEqual(['db/ip-10-0-1-99']);
+    expect(summary.healthy).toBe(1);
+    // The default API URL: http://<PMM_SERVER_ADDRESS>:80 (the fake listens only there).
+    expect(pmm.requests).toEqual([
+      'GET /v1/management/services',
+      'DELETE /v1/management/nodes/node-gone?force=true',
+    ]);
+    // The command: the PMM private IP and secret ARNs from the environment, no secret value.
+    const send = ssm.commandCalls(SendCommandCommand)[0].args[0].input;
+    expect(send.InstanceIds).toEqual(['i-a']);
+    const script = send.Parameters!.commands![0];
+    expect(script).toContain(`PMM_SERVER_ADDRESS='${PMM_IP}'`);
+    expect(script).toContain(`PMM_ADMIN_SECRET_ARN='${SECRET_ARN}'`);
+    expect(script).toContain(`i-a db/ip-10-0-1-10 10.0.1.10 3306 pmm ${DB_SECRET_ARN}`);
+    expect(script).not.toContain(PASSWORD);
+    // One JSON summary line and one EMF line on stdout, no secret.
+    const entries = logged.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(entries.filter((e) => e.message === 'reconcile summary')).toHaveLength(1);
+    expect(entries.filter((e) => e._aws !== undefined)).toHaveLength(1);
+    expect(logged.join('\n')).not.toContain(PASSWORD);
+  }, 15_000); // the handler runs with the real defaults: first poll after 3 s
+
+  it('fails on a malformed MONITORED_ASGS before touching anything', async () => {
+    process.env.MONITORED_ASGS = JSON.stringify([{ asg_name: 'db' }]);
+    process.env.PMM_SERVER_ADDRESS = PMM_IP;
+    process.env.PMM_ADMIN_SECRET_ARN = SECRET_ARN;
+    pmm.requests.length = 0;
+
+    await expect(handler({}, { getRemainingTimeInMillis: () => 300_000 })).rejects.toThrow(
+      'MONITORED_ASGS[0].username must be a non-empty string',
+    );
+    expect(pmm.requests).toEqual([]);
+  });
+});
