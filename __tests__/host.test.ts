@@ -132,10 +132,11 @@ describe('instance role', () => {
     );
   });
 
-  it('reads only the admin secret and writes only its own log group', () => {
+  it('reads and describes only the admin secret and writes only its own log group', () => {
     expect(policy).toContain(
-      '"Action" = "secretsmanager:GetSecretValue", "Resource" = aws_secretsmanager_secret.pmm_admin_secret_secret.arn}',
+      '"Action" = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], "Resource" = aws_secretsmanager_secret.pmm_admin_secret_secret.arn}',
     );
+    expect(policy.match(/secretsmanager:/g)).toHaveLength(2);
     expect(policy).toContain(
       '"Resource" = [aws_cloudwatch_log_group.pmm_logs_log_group.arn, "${aws_cloudwatch_log_group.pmm_logs_log_group.arn}:*"]',
     );
