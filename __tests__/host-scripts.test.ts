@@ -32,6 +32,7 @@ describe('host scripts', () => {
   it('has the scripts the boot sequence runs', () => {
     expect(scripts.sort()).toEqual([
       'boot.sh',
+      'fetch-admin-password.sh',
       'install-packages.sh',
       'mount-data-volume.sh',
       'run-pmm-server.sh',
@@ -60,7 +61,7 @@ describe('run-pmm-server.sh', () => {
   const argsFile = join(work, 'docker-args');
   const docker = stub('docker', `printf '%s\\n' "$@" > ${JSON.stringify(argsFile)}`);
 
-  function runServer(queriesDir: string): string[] {
+  function runServer(queriesDir: string, passwordFile = join(work, 'no-password')): string[] {
     const r = spawnSync('bash', [join(TEMPLATE_DIR, 'run-pmm-server.sh')], {
       encoding: 'utf8',
       env: {
@@ -68,6 +69,7 @@ describe('run-pmm-server.sh', () => {
         DOCKER: docker,
         PMM_IMAGE: 'percona/pmm-server:3.1',
         PMM_CUSTOM_QUERIES_DIR: queriesDir,
+        PMM_ADMIN_PASSWORD_FILE: passwordFile,
       },
     });
     expect(r.stderr).toBe('');
@@ -93,6 +95,89 @@ describe('run-pmm-server.sh', () => {
       `${dir}/medium-resolution/queries-custom.yml:/usr/local/percona/pmm/collectors/custom-queries/postgresql/medium-resolution/queries-custom.yml:ro`,
     ]);
     expect(args[args.length - 1]).toBe('percona/pmm-server:3.1');
+  });
+
+  it('mounts the admin password file read-only and names it (never its content) for Grafana', () => {
+    const passwordFile = join(work, 'admin-password');
+    writeFileSync(passwordFile, 'NotInArgv123');
+    const args = runServer(join(work, 'no-queries'), passwordFile);
+    expect(args.join(' ')).toContain(
+      `--volume ${passwordFile}:/run/secrets/pmm-admin-password:ro ` +
+        '--env GF_SECURITY_ADMIN_PASSWORD=$__file{/run/secrets/pmm-admin-password}',
+    );
+    expect(args.join(' ')).not.toContain('NotInArgv123');
+    expect(args.filter((a) => a.startsWith('GF_'))).toHaveLength(1);
+  });
+});
+
+describe('fetch-admin-password.sh', () => {
+  const PASSWORD = 'F1rstStartPassw0rdNeverInArgv';
+  const calls = join(work, 'fetch-calls');
+  const okAws = stub(
+    'aws-fetch-ok',
+    `echo "aws $*" >> ${JSON.stringify(calls)}; echo ${JSON.stringify(PASSWORD)}`,
+  );
+  const failingAws = stub(
+    'aws-fetch-fail',
+    `echo "aws $*" >> ${JSON.stringify(calls)}; echo "AccessDenied" >&2; exit 255`,
+  );
+
+  function fetch(aws: string, dataDir: string, passwordFile: string) {
+    writeFileSync(calls, '');
+    const r = spawnSync('bash', [join(TEMPLATE_DIR, 'fetch-admin-password.sh')], {
+      encoding: 'utf8',
+      env: {
+        PATH: process.env.PATH,
+        PMM_ADMIN_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-AbCdEf',
+        PMM_AWS_CLI: aws,
+        PMM_DATA_DIR: dataDir,
+        PMM_ADMIN_PASSWORD_FILE: passwordFile,
+      },
+    });
+    return { code: r.status, out: r.stdout + r.stderr, calls: readFileSync(calls, 'utf8') };
+  }
+
+  function dirs(name: string, withData: boolean) {
+    const dataDir = join(work, name, 'pmm-data');
+    mkdirSync(dataDir, { recursive: true });
+    if (withData) writeFileSync(join(dataDir, 'pmm-distribution'), 'docker');
+    return { dataDir, passwordFile: join(work, name, 'run', 'pmm', 'admin-password') };
+  }
+
+  it('writes the password, without a newline, to a 0400 file owned by PMM (1000:1000)', () => {
+    const { dataDir, passwordFile } = dirs('fetch-ok', false);
+    const r = fetch(okAws, dataDir, passwordFile);
+    expect(r.code).toBe(0);
+    expect(readFileSync(passwordFile, 'utf8')).toBe(PASSWORD);
+    const st = statSync(passwordFile);
+    expect(st.mode & 0o777).toBe(0o400);
+    if (process.getuid?.() === 0) expect([st.uid, st.gid]).toEqual([1000, 1000]);
+    expect(statSync(join(work, 'fetch-ok', 'run', 'pmm')).mode & 0o077).toBe(0);
+    expect(r.calls).toContain('secretsmanager get-secret-value --secret-id');
+    expect(r.calls + r.out).not.toContain(PASSWORD);
+  });
+
+  it('refuses a first start (empty data directory) when the secret cannot be read', () => {
+    const { dataDir, passwordFile } = dirs('fetch-first', false);
+    const r = fetch(failingAws, dataDir, passwordFile);
+    expect(r.code).not.toBe(0);
+    expect(r.out).toContain('is empty (first start): refusing to start PMM');
+    expect(existsSync(passwordFile)).toBe(false);
+  });
+
+  it('refuses a first start when the AWS CLI is not installed yet', () => {
+    const { dataDir, passwordFile } = dirs('fetch-no-cli', false);
+    const r = fetch(join(work, 'no-such-aws'), dataDir, passwordFile);
+    expect(r.code).not.toBe(0);
+    expect(r.out).toContain('refusing to start PMM');
+  });
+
+  it('lets PMM start with existing data when the secret cannot be read', () => {
+    const { dataDir, passwordFile } = dirs('fetch-existing', true);
+    const r = fetch(failingAws, dataDir, passwordFile);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('PMM already has data');
+    expect(existsSync(passwordFile)).toBe(false);
   });
 });
 

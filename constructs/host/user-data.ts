@@ -46,6 +46,11 @@ export const HOST_FILES: readonly HostFile[] = [
     permissions: '0755',
   },
   {
+    path: '/usr/local/lib/pmm/fetch-admin-password.sh',
+    template: 'fetch-admin-password.sh',
+    permissions: '0755',
+  },
+  {
     path: '/usr/local/lib/pmm/set-admin-password.sh',
     template: 'set-admin-password.sh',
     permissions: '0755',
