@@ -197,7 +197,9 @@ describe('user data', () => {
   );
 
   it('passes shell, systemd and agent syntax through Terraform untouched', () => {
-    expect(rendered).toContain('ExecStartPre=-/usr/bin/docker pull ${PMM_IMAGE}');
+    expect(rendered).toContain(
+      'ExecStartPre=-/usr/bin/timeout 300 /usr/bin/docker pull ${PMM_IMAGE}',
+    );
     expect(rendered).toContain('"InstanceId": "${aws:InstanceId}"');
     expect(rendered).toContain('image=${PMM_IMAGE:?PMM_IMAGE is not set');
   });
@@ -243,9 +245,23 @@ describe('pmm-server.service', () => {
     expect(lines).toContain('StartLimitIntervalSec=0');
   });
 
-  it('starts the cached image when docker pull fails', () => {
-    expect(lines).toContain('ExecStartPre=-/usr/bin/docker pull ${PMM_IMAGE}');
+  it('starts the cached image when docker pull fails or stalls (5-minute timeout)', () => {
+    expect(lines).toContain('ExecStartPre=-/usr/bin/timeout 300 /usr/bin/docker pull ${PMM_IMAGE}');
     expect(lines).toContain('ExecStart=/usr/local/lib/pmm/run-pmm-server.sh');
+    expect(lines.filter((l) => l.includes('docker pull'))).toHaveLength(1);
+  });
+
+  it('checks /srv, fetches the admin password, pulls, stops cleanly, removes, then runs', () => {
+    expect(lines.filter((l) => /^Exec(Start|StartPre)=/.test(l))).toEqual([
+      'ExecStartPre=/usr/bin/mountpoint -q /srv',
+      'ExecStartPre=/usr/local/lib/pmm/fetch-admin-password.sh',
+      'ExecStartPre=-/usr/bin/timeout 300 /usr/bin/docker pull ${PMM_IMAGE}',
+      'ExecStartPre=-/usr/bin/docker stop --time 120 pmm-server',
+      'ExecStartPre=-/usr/bin/docker rm --force pmm-server',
+      'ExecStart=/usr/local/lib/pmm/run-pmm-server.sh',
+    ]);
+    expect(lines).toContain('ExecStop=/usr/bin/docker stop --time 120 pmm-server');
+    expect(lines).toContain('TimeoutStopSec=150');
   });
 
   it('uses PMM 3 environment names (PMM 2 names are silently ignored)', () => {
