@@ -85,6 +85,7 @@ export const HOST_FILES: readonly HostFile[] = [
     template: 'pmm-journal-export.service',
     permissions: '0644',
   },
+  { path: '/etc/tmpfiles.d/pmm.conf', template: 'tmpfiles-pmm.conf', permissions: '0644' },
   { path: '/etc/logrotate.d/pmm-journal', template: 'logrotate-pmm', permissions: '0644' },
   { path: '/etc/docker/daemon.json', template: 'docker-daemon.json', permissions: '0644' },
   {
