@@ -5,7 +5,7 @@ import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
 import { DataAwsRegion } from '@cdktf/provider-aws/lib/data-aws-region';
 import { Instance } from '@cdktf/provider-aws/lib/instance';
 import { VolumeAttachment } from '@cdktf/provider-aws/lib/volume-attachment';
-import { Fn, Op, TerraformLocal, Token } from 'cdktf';
+import { DataResource, Fn, Op, TerraformLocal, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { AdminSecret } from '../admin-secret';
 import { AgentMetricDimensions, agentMetricsFor } from '../agent-metrics';
@@ -128,6 +128,14 @@ export class PmmHost extends Construct {
       ],
     });
 
+    // The architecture the instance type resolves to, as a managed value: switching between
+    // x86 and Graviton changes it, and the instance is replaced (replace_triggered_by) with
+    // the AMI of the new architecture. Without it, ignore_changes = [ami] would let the
+    // provider try an in-place type change on the old AMI, which fails with PMM stopped.
+    const architecture = new DataResource(this, 'architecture', {
+      input: { architecture: Fn.conditional(isArm, 'arm64', 'x86_64') },
+    });
+
     const role = new HostRole(this, 'iam', {
       namePrefix: props.namePrefix,
       partition,
@@ -199,8 +207,11 @@ export class PmmHost extends Construct {
       userDataReplaceOnChange: true,
       tags: { Name: props.namePrefix },
       lifecycle: {
-        // A newer Ubuntu AMI must not replace the host.
+        // A newer Ubuntu AMI must not replace the host; a new architecture must.
         ignoreChanges: ['ami'],
+        // A bare address: Terraform rejects the "${...}" form cdktf writes for a resource
+        // object in replace_triggered_by of JSON configuration.
+        replaceTriggeredBy: [`${architecture.terraformResourceType}.${architecture.friendlyUniqueId}`],
         precondition: [
           {
             condition: Op.lte(Fn.lengthOf(userDataBase64), USER_DATA_LIMIT_BASE64_CHARS),
