@@ -15,7 +15,7 @@ import { requireInRange } from '../util/validate';
 import { HostRole } from './iam';
 import {
   CUSTOM_QUERY_RESOLUTIONS,
-  USER_DATA_LIMIT_BASE64_CHARS,
+  USER_DATA_LIMIT_BYTES,
   customQueriesPath,
   gzipFileEntryPrefix,
   renderUserData,
@@ -211,10 +211,12 @@ export class PmmHost extends Construct {
         ignoreChanges: ['ami'],
         // A bare address: Terraform rejects the "${...}" form cdktf writes for a resource
         // object in replace_triggered_by of JSON configuration.
-        replaceTriggeredBy: [`${architecture.terraformResourceType}.${architecture.friendlyUniqueId}`],
+        replaceTriggeredBy: [
+          `${architecture.terraformResourceType}.${architecture.friendlyUniqueId}`,
+        ],
         precondition: [
           {
-            condition: Op.lte(Fn.lengthOf(userDataBase64), USER_DATA_LIMIT_BASE64_CHARS),
+            condition: Op.lte(decodedLength(userDataBase64), USER_DATA_LIMIT_BYTES),
             errorMessage:
               'The PMM user data exceeds the 16 KB EC2 limit after gzip (the custom PostgreSQL query files are too large); shorten them.',
           },
@@ -247,4 +249,13 @@ export class PmmHost extends Construct {
     this.roleName = role.roleName;
     this.agentMetricDimensions = agentMetricsFor(instance.id);
   }
+}
+
+/**
+ * The exact number of bytes a base64 string decodes to, as a plan-time expression:
+ * floor(length without its `=` padding x 3 / 4). (The padded length alone cannot tell 16,384
+ * bytes from 16,386.)
+ */
+export function decodedLength(base64: string): number {
+  return Token.asNumber(Fn.floor(Op.div(Op.mul(Fn.lengthOf(Fn.trim(base64, '=')), 3), 4)));
 }

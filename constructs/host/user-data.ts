@@ -16,8 +16,6 @@ export const TEMPLATE_DIR = join(PROJECT_ROOT, 'templates', 'host');
 
 /** EC2's user data limit, in bytes before base64 encoding. */
 export const USER_DATA_LIMIT_BYTES = 16384;
-/** Length of the base64 encoding of USER_DATA_LIMIT_BYTES bytes (what `user_data_base64` holds). */
-export const USER_DATA_LIMIT_BASE64_CHARS = 4 * Math.ceil(USER_DATA_LIMIT_BYTES / 3);
 
 export interface HostFile {
   /** Absolute path on the host. */

@@ -1,20 +1,11 @@
 #!/usr/bin/env bash
-# The PMM host's first-boot sequence. cloud-init runs it once per instance after writing the
-# files it uses (scripts, units, configs). PMM must come up even when an optional step fails,
-# so the order is:
-#   1. the directories the units write to, and the journal export;
-#   2. Docker CE (PMM cannot run without it);
-#   3. enable and start the PMM units (data volume, server, password timer);
-#   4. the AWS CLI (the password scripts use it; until it is there, a first start of
-#      pmm-server is refused and retried every 15 s, so PMM never runs with admin/admin);
-#   5. the CloudWatch agent (metrics and log shipping), last.
-# A failed step is logged and does not stop the later ones; the script exits non-zero at the
-# end when any step failed. Every step is idempotent: re-run it by hand with
-# sudo /usr/local/lib/pmm/boot.sh.
-#
-# Environment (the defaults are the real paths; tests inject stubs):
-#   PMM_LIB_DIR          this directory                       (default /usr/local/lib/pmm)
-#   PMM_CWAGENT_CTL      amazon-cloudwatch-agent-ctl          (default /opt/aws/amazon-cloudwatch-agent/bin/...)
+# The PMM host's first-boot sequence, run once per instance by cloud-init. PMM must come up
+# even when an optional step fails, so: 1. the journal export (and its directories);
+# 2. Docker CE; 3. enable and start the PMM units; 4. the AWS CLI (until it is there a first
+# start of pmm-server is refused and retried, so PMM never runs with admin/admin); 5. the
+# CloudWatch agent. A failed step is logged and the later ones still run; the exit status is
+# non-zero if any failed. Every step is idempotent: re-run with sudo /usr/local/lib/pmm/boot.sh.
+# Tests override PMM_LIB_DIR and PMM_CWAGENT_CTL.
 set -euo pipefail
 log() { echo "pmm-boot: $*"; }
 

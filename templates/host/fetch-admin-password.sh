@@ -1,24 +1,11 @@
 #!/usr/bin/env bash
-# ExecStartPre of pmm-server.service: reads the admin password secret with the instance role
-# into a file on tmpfs (/run), mode 0400 and owned by PMM's user, which run-pmm-server.sh
-# mounts read-only into the container. Grafana then creates its admin user with that password
-# on PMM's first start, so admin/admin is never reachable through the load balancer.
-#
-# When the secret cannot be read:
-#   - first start (the PMM data directory is empty): exit non-zero, so PMM does not start with
-#     admin/admin; pmm-server.service retries (Restart=always) until the secret is readable;
-#   - PMM has data: start anyway. The admin password lives in Grafana's database on the data
-#     volume, and pmm-admin-password.timer applies later changes of the secret.
-#
-# The password is never in a command line or environment: the AWS CLI writes it to this
-# script's pipe and the shell's printf builtin writes it to the file.
-#
-# Environment (the defaults are the real paths; tests inject temporary ones):
-#   PMM_ADMIN_SECRET_ARN      the secret (required; /etc/pmm/host.env)
-#   PMM_AWS_CLI               the AWS CLI                        (default /snap/bin/aws)
-#   PMM_DATA_DIR              PMM's data directory               (default /srv/pmm-data)
-#   PMM_ADMIN_PASSWORD_FILE   where the password is written      (default /run/pmm/admin-password)
-#   PMM_DATA_OWNER            owner of the file (PMM's uid:gid)  (default 1000:1000)
+# ExecStartPre of pmm-server.service: writes the admin password secret (read with the instance
+# role) to a tmpfs file, mode 0400, owned by PMM's uid; run-pmm-server.sh mounts it read-only
+# so Grafana creates its admin user with it on PMM's first start (never admin/admin).
+# If the secret cannot be read: on a first start (empty data directory) exit non-zero, and
+# systemd retries; with existing data start anyway (the password is in Grafana's database).
+# The password is never in a command line or environment (AWS CLI pipe -> printf builtin).
+# Tests override: PMM_AWS_CLI, PMM_DATA_DIR, PMM_ADMIN_PASSWORD_FILE, PMM_DATA_OWNER.
 set -euo pipefail
 umask 077
 

@@ -1,14 +1,10 @@
 #!/usr/bin/env bash
-# Sets the PMM admin password from the Secrets Manager secret, with the instance role, once
-# PMM answers /v1/readyz, and only when the secret's current version differs from the last
-# one applied (pmm-admin-password.timer runs this every few minutes, so a changed secret is
-# applied within minutes and a failed attempt is retried). The version check uses
-# DescribeSecret (metadata only): the password is read only when it has to be applied.
-#
-# The password never appears in a command line (of this host or of the container), the
-# journal or a file: the AWS CLI writes it to this script, which hands it to Grafana's CLI on
-# stdin (`docker exec -i ... reset-admin-password --password-from-stdin`, Grafana >= 9.1).
-# PMM's own `change-admin-password` helper is NOT used: it passes the password as an argument.
+# Sets the PMM admin password from the Secrets Manager secret (instance role) once PMM answers
+# /v1/readyz, when the secret's current version (DescribeSecret: metadata only) differs from
+# the last one applied; pmm-admin-password.timer runs it every few minutes.
+# The password is never in a command line (host or container), the journal or a file: it
+# reaches Grafana's CLI on stdin (reset-admin-password --password-from-stdin, Grafana >= 9.1).
+# PMM's change-admin-password helper is not used: it passes the password as an argument.
 set -euo pipefail
 umask 077
 
