@@ -7,6 +7,11 @@
  */
 import { spawnSync, execFileSync } from 'node:child_process';
 import {
+  chmodSync,
+  closeSync,
+  fsyncSync,
+  openSync,
+  writeSync,
   mkdtempSync,
   mkdirSync,
   readFileSync,
@@ -27,6 +32,29 @@ const BY_ID_NAME = 'nvme-Amazon_Elastic_Block_Store_vol0123456789abcdef0';
 const work = mkdtempSync(join(tmpdir(), 'pmm-mount-test-'));
 const loops: string[] = [];
 const mounts: string[] = [];
+
+/** Commands the script ran through the stubs below (systemctl, and wrapped e2fsprogs). */
+const calls = join(work, 'calls');
+const systemctl = join(work, 'systemctl');
+writeFileSync(systemctl, `#!/bin/sh\necho "systemctl $*" >> ${JSON.stringify(calls)}\n`);
+chmodSync(systemctl, 0o755);
+/** resize2fs and e2fsck that record their arguments, then run the real tools. */
+const wrappers = join(work, 'wrappers');
+mkdirSync(wrappers);
+for (const tool of ['resize2fs', 'e2fsck']) {
+  const real = execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
+  writeFileSync(
+    join(wrappers, tool),
+    `#!/bin/sh\necho "${tool} $*" >> ${JSON.stringify(calls)}\nexec ${real} "$@"\n`,
+  );
+  chmodSync(join(wrappers, tool), 0o755);
+}
+
+function takeCalls(): string[] {
+  const text = existsSync(calls) ? readFileSync(calls, 'utf8') : '';
+  writeFileSync(calls, '');
+  return text.trim() === '' ? [] : text.trim().split('\n');
+}
 
 function sh(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8' }).trim();
@@ -61,7 +89,8 @@ function run(env: Env, extra: Record<string, string> = {}) {
   const r = spawnSync('bash', [SCRIPT], {
     encoding: 'utf8',
     env: {
-      PATH: process.env.PATH,
+      PATH: `${wrappers}:${process.env.PATH}`,
+      PMM_SYSTEMCTL: systemctl,
       PMM_DATA_VOLUME_ID: VOLUME_ID,
       PMM_MOUNT_POINT: env.mountPoint,
       PMM_FSTAB: env.fstab,
@@ -72,6 +101,25 @@ function run(env: Env, extra: Record<string, string> = {}) {
     },
   });
   return { code: r.status, out: `${r.stdout}${r.stderr}`, stderr: r.stderr };
+}
+
+/** Writes a DOS partition table (one Linux partition, no filesystem anywhere) to a device. */
+function writeMbr(device: string): void {
+  const mbr = Buffer.alloc(512);
+  mbr.writeUInt32LE(0x5eed1234, 440); // disk identifier (PTUUID)
+  const entry = 446;
+  mbr[entry + 4] = 0x83; // Linux
+  mbr.writeUInt32LE(2048, entry + 8); // first sector
+  mbr.writeUInt32LE(65536, entry + 12); // sectors
+  mbr[510] = 0x55;
+  mbr[511] = 0xaa;
+  const fd = openSync(device, 'r+');
+  try {
+    writeSync(fd, mbr, 0, 512, 0);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function isMounted(mountPoint: string): boolean {
@@ -110,9 +158,12 @@ describe('mount-data-volume.sh on a loop device', () => {
     const { image, loop } = newImage('fresh', 64);
     const env = newEnv('fresh', loop);
 
+    takeCalls();
     const first = run(env);
     expect(first.out).toContain('is blank: creating an ext4 filesystem');
     expect(first.code).toBe(0);
+    // It mounted /srv itself: PMM (which may have failed its /srv dependency) is started.
+    expect(takeCalls()).toEqual(['systemctl start --no-block pmm-server.service']);
     expect(isMounted(env.mountPoint)).toBe(true);
     const uuid = fsUuid(loop);
     expect(readFileSync(env.fstab, 'utf8')).toContain(
@@ -127,6 +178,7 @@ describe('mount-data-volume.sh on a loop device', () => {
     const second = run(env);
     expect(second.code).toBe(0);
     expect(second.out).toContain('already mounted');
+    expect(takeCalls()).toEqual([]); // already mounted: leaves PMM alone
     expect(second.out).not.toContain('creating an ext4 filesystem');
     expect(fsUuid(loop)).toBe(uuid);
     expect(readFileSync(join(dataDir, 'metrics.db'), 'utf8')).toBe('precious');
@@ -140,6 +192,7 @@ describe('mount-data-volume.sh on a loop device', () => {
     unmount(env.mountPoint);
     const afterReboot = run(env);
     expect(afterReboot.code).toBe(0);
+    expect(takeCalls()).toEqual(['systemctl start --no-block pmm-server.service']);
     expect(afterReboot.out).not.toContain('creating an ext4 filesystem');
     expect(fsUuid(loop)).toBe(uuid);
     expect(readFileSync(join(dataDir, 'metrics.db'), 'utf8')).toBe('precious');
@@ -162,6 +215,79 @@ describe('mount-data-volume.sh on a loop device', () => {
     // Once grown, a further run has nothing to grow.
     expect(run(env).out).not.toContain('grew by');
     unmount(env.mountPoint);
+  });
+
+  it('grows a mounted filesystem online (resize2fs on the mounted device, no fsck, no unmount)', () => {
+    const { image, loop } = newImage('online', 64);
+    const env = newEnv('online', loop);
+    expect(run(env).code).toBe(0);
+    const dataDir = join(env.mountPoint, 'pmm-data');
+    writeFileSync(join(dataDir, 'live.db'), 'in use');
+    const uuid = fsUuid(loop);
+    const sizeBefore = Number(sh('df', ['--output=size', '-B1', env.mountPoint]).split('\n')[1]);
+    sh('truncate', ['-s', '128M', image]);
+    sh('losetup', ['--set-capacity', loop]);
+    takeCalls();
+
+    const r = run(env);
+    expect(r.out).toContain('growing the mounted filesystem online');
+    const ran = takeCalls();
+    expect(ran).toEqual([`resize2fs ${loop}`]); // no e2fsck, no systemctl
+    expect(isMounted(env.mountPoint)).toBe(true);
+    expect(fsUuid(loop)).toBe(uuid);
+    expect(readFileSync(join(dataDir, 'live.db'), 'utf8')).toBe('in use');
+    if (r.code === 0) {
+      const sizeAfter = Number(sh('df', ['--output=size', '-B1', env.mountPoint]).split('\n')[1]);
+      expect(sizeAfter).toBeGreaterThan(sizeBefore * 1.8);
+    } else {
+      // Containers without the EXT4_IOC_RESIZE_FS privilege: a clear error, data intact.
+      expect(r.stderr).toContain('could not grow the filesystem on');
+      expect(r.stderr).toContain('online (the data is intact)');
+    }
+    unmount(env.mountPoint);
+  });
+
+  it('uses the fallback device (/dev/xvdf) on a non-Nitro instance', () => {
+    const { loop } = newImage('xen', 64);
+    const env = newEnv('xen'); // no by-id link: Xen instances have none
+    const r = run(env, { PMM_NITRO: 'false', PMM_FALLBACK_DEVICE: loop });
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`volume ${VOLUME_ID} is ${loop}`);
+    expect(isMounted(env.mountPoint)).toBe(true);
+    unmount(env.mountPoint);
+  });
+
+  it('never uses the fallback device on a Nitro instance (it may be another volume)', () => {
+    const { loop } = newImage('nitro-fallback', 64);
+    sh('mkfs.ext4', ['-q', loop]);
+    const uuid = fsUuid(loop);
+    const env = newEnv('nitro-fallback');
+    const r = run(env, {
+      PMM_NITRO: 'true',
+      PMM_FALLBACK_DEVICE: loop,
+      PMM_DEVICE_TIMEOUT_SECONDS: '2',
+    });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`did not appear at ${join(env.byIdDir, BY_ID_NAME)} within 2s`);
+    expect(r.stderr).not.toContain(loop);
+    expect(isMounted(env.mountPoint)).toBe(false);
+    expect(fsUuid(loop)).toBe(uuid);
+  });
+
+  it('refuses a device that holds only a partition table, without formatting it', () => {
+    const { loop } = newImage('partitioned', 64);
+    writeMbr(loop);
+    const ptuuid = sh('blkid', ['-p', '-o', 'value', '-s', 'PTUUID', loop]);
+    const env = newEnv('partitioned', loop);
+    takeCalls();
+    const r = run(env);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("holds 'a partition table or unknown data', not ext4");
+    expect(r.out).not.toContain('creating an ext4 filesystem');
+    expect(sh('blkid', ['-p', '-o', 'value', '-s', 'PTTYPE', loop])).toBe('dos');
+    expect(sh('blkid', ['-p', '-o', 'value', '-s', 'PTUUID', loop])).toBe(ptuuid);
+    expect(isMounted(env.mountPoint)).toBe(false);
+    expect(takeCalls()).toEqual([]);
   });
 
   it('never reformats a volume that already holds an ext4 filesystem', () => {

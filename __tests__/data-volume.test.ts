@@ -46,7 +46,66 @@ describe('data volume', () => {
   });
 
   it('can never be destroyed by Terraform (literal prevent_destroy)', () => {
-    expect(volume.lifecycle).toEqual({ prevent_destroy: true });
+    expect(volume.lifecycle.prevent_destroy).toBe(true);
+    expect(Object.keys(volume.lifecycle).sort()).toEqual(['precondition', 'prevent_destroy']);
+  });
+
+  describe('plan-time checks of EBS combinations', () => {
+    const preconditions = volume.lifecycle.precondition as {
+      condition: string;
+      error_message: string;
+    }[];
+
+    /** The error messages of the preconditions that fail for these variables (real Terraform). */
+    function failing(type: string, size: number, iops: number, throughput: number): string[] {
+      const list = preconditions.map((p) => p.condition.replace(/^\$\{/, '').replace(/\}$/, ''));
+      const out = evaluate(`\${[${list.join(', ')}]}`, {
+        ebs_volume_type: type,
+        ebs_volume_size: size,
+        ebs_iops: iops,
+        ebs_throughput: throughput,
+      });
+      const results = [...out.matchAll(/\b(true|false)\b/g)].map((m) => m[1] === 'true');
+      expect(results).toHaveLength(preconditions.length);
+      return preconditions.filter((_, i) => !results[i]).map((p) => p.error_message);
+    }
+
+    it.each([
+      ['gp3 defaults', 'gp3', 100, 3000, 125],
+      ['gp3 at its limits', 'gp3', 32, 16000, 1000],
+      ['gp3 throughput at iops/4', 'gp3', 8, 4000, 1000],
+      ['gp2 ignores iops and throughput', 'gp2', 1, 64000, 1000],
+      ['io1 at 50 IOPS/GiB', 'io1', 100, 5000, 125],
+      ['io1 at 64000 IOPS', 'io1', 2000, 64000, 125],
+      ['io2 at 1000 IOPS/GiB', 'io2', 4, 4000, 125],
+      ['io2 at 64000 IOPS', 'io2', 100, 64000, 125],
+    ])('accepts %s', (_, type, size, iops, throughput) => {
+      expect(failing(type as string, size as number, iops as number, throughput as number)).toEqual(
+        [],
+      );
+    });
+
+    it.each([
+      ['gp3 below 3000 IOPS', 'gp3', 100, 2999, 125, 'needs ebs_iops from 3000 to 16000'],
+      ['gp3 above 16000 IOPS', 'gp3', 1000, 16001, 125, 'needs ebs_iops from 3000 to 16000'],
+      ['gp3 over 500 IOPS/GiB', 'gp3', 7, 3501, 125, 'ebs_iops must be <= 500 x ebs_volume_size'],
+      [
+        'gp3 throughput over iops/4',
+        'gp3',
+        100,
+        3000,
+        751,
+        'ebs_throughput must be <= ebs_iops / 4',
+      ],
+      ['io1 over 50 IOPS/GiB', 'io1', 100, 5001, 125, '"io1" needs ebs_volume_size >= 4 GiB'],
+      ['io1 under 4 GiB', 'io1', 3, 100, 125, '"io1" needs ebs_volume_size >= 4 GiB'],
+      ['io2 over 1000 IOPS/GiB', 'io2', 4, 4001, 125, '"io2" needs ebs_volume_size >= 4 GiB'],
+      ['io2 under 4 GiB', 'io2', 3, 100, 125, '"io2" needs ebs_volume_size >= 4 GiB'],
+    ])('rejects %s with a message naming the variables', (_, type, size, iops, tp, message) => {
+      const errors = failing(type as string, size as number, iops as number, tp as number);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toContain(message);
+    });
   });
 
   it('is tagged for backup', () => {

@@ -5,11 +5,7 @@ import { resource, resourcesOf, synthModule, TfJson } from './helpers/synth';
 import { PmmModuleStack } from '../stacks/module-stack';
 import { PmmHost } from '../constructs/host';
 import { evaluateTemplate } from './helpers/hcl-template';
-import {
-  HOST_FILES,
-  TEMPLATE_DIR,
-  USER_DATA_LIMIT_BASE64_CHARS,
-} from '../constructs/host/user-data';
+import { HOST_FILES, TEMPLATE_DIR } from '../constructs/host/user-data';
 import { AGENT_DISK_PATHS, AGENT_NAMESPACE, agentMetricsFor } from '../constructs/agent-metrics';
 
 const tf = synthModule();
@@ -90,10 +86,10 @@ describe('PMM instance', () => {
   it('sends gzip+base64 user data and refuses to plan user data over the 16 KB limit', () => {
     expect(instance.user_data_base64).toBe('${base64gzip(local.pmm_host_user_data)}');
     expect(instance.user_data).toBeUndefined();
-    expect(USER_DATA_LIMIT_BASE64_CHARS).toBe(21848);
     expect(instance.lifecycle.precondition).toEqual([
       {
-        condition: '${(length(base64gzip(local.pmm_host_user_data)) <= 21848)}',
+        condition:
+          '${(floor(((length(trim(base64gzip(local.pmm_host_user_data), "=")) * 3) / 4)) <= 16384)}',
         error_message: expect.stringContaining('16 KB'),
       },
     ]);
@@ -132,10 +128,11 @@ describe('instance role', () => {
     );
   });
 
-  it('reads only the admin secret and writes only its own log group', () => {
+  it('reads and describes only the admin secret and writes only its own log group', () => {
     expect(policy).toContain(
-      '"Action" = "secretsmanager:GetSecretValue", "Resource" = aws_secretsmanager_secret.pmm_admin_secret_secret.arn}',
+      '"Action" = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], "Resource" = aws_secretsmanager_secret.pmm_admin_secret_secret.arn}',
     );
+    expect(policy.match(/secretsmanager:/g)).toHaveLength(2);
     expect(policy).toContain(
       '"Resource" = [aws_cloudwatch_log_group.pmm_logs_log_group.arn, "${aws_cloudwatch_log_group.pmm_logs_log_group.arn}:*"]',
     );
@@ -196,7 +193,9 @@ describe('user data', () => {
   );
 
   it('passes shell, systemd and agent syntax through Terraform untouched', () => {
-    expect(rendered).toContain('ExecStartPre=-/usr/bin/docker pull ${PMM_IMAGE}');
+    expect(rendered).toContain(
+      'ExecStartPre=-/usr/bin/timeout 300 /usr/bin/docker pull ${PMM_IMAGE}',
+    );
     expect(rendered).toContain('"InstanceId": "${aws:InstanceId}"');
     expect(rendered).toContain('image=${PMM_IMAGE:?PMM_IMAGE is not set');
   });
@@ -242,9 +241,23 @@ describe('pmm-server.service', () => {
     expect(lines).toContain('StartLimitIntervalSec=0');
   });
 
-  it('starts the cached image when docker pull fails', () => {
-    expect(lines).toContain('ExecStartPre=-/usr/bin/docker pull ${PMM_IMAGE}');
+  it('starts the cached image when docker pull fails or stalls (5-minute timeout)', () => {
+    expect(lines).toContain('ExecStartPre=-/usr/bin/timeout 300 /usr/bin/docker pull ${PMM_IMAGE}');
     expect(lines).toContain('ExecStart=/usr/local/lib/pmm/run-pmm-server.sh');
+    expect(lines.filter((l) => l.includes('docker pull'))).toHaveLength(1);
+  });
+
+  it('checks /srv, fetches the admin password, pulls, stops cleanly, removes, then runs', () => {
+    expect(lines.filter((l) => /^Exec(Start|StartPre)=/.test(l))).toEqual([
+      'ExecStartPre=/usr/bin/mountpoint -q /srv',
+      'ExecStartPre=/usr/local/lib/pmm/fetch-admin-password.sh',
+      'ExecStartPre=-/usr/bin/timeout 300 /usr/bin/docker pull ${PMM_IMAGE}',
+      'ExecStartPre=-/usr/bin/docker stop --time 120 pmm-server',
+      'ExecStartPre=-/usr/bin/docker rm --force pmm-server',
+      'ExecStart=/usr/local/lib/pmm/run-pmm-server.sh',
+    ]);
+    expect(lines).toContain('ExecStop=/usr/bin/docker stop --time 120 pmm-server');
+    expect(lines).toContain('TimeoutStopSec=150');
   });
 
   it('uses PMM 3 environment names (PMM 2 names are silently ignored)', () => {

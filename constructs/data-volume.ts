@@ -11,6 +11,18 @@ export const IOPS_VOLUME_TYPES = ['gp3', 'io1', 'io2'] as const;
 /** Volume types that take a throughput value. */
 export const THROUGHPUT_VOLUME_TYPES = ['gp3'] as const;
 
+/**
+ * EBS limits checked at plan time (Amazon EBS User Guide, volume types): gp3 takes 3,000 to
+ * 16,000 IOPS, at most 500 IOPS per GiB, and at most 0.25 MiB/s of throughput per IOPS (1,000
+ * MiB/s); io1 at most 50 IOPS per GiB, io2 (Block Express) at most 1,000 IOPS per GiB, both
+ * from 4 GiB and at most 64,000 IOPS here (the module's ebs_iops range).
+ */
+export const EBS_LIMITS = {
+  gp3: { minIops: 3000, maxIops: 16000, iopsPerGiB: 500, maxThroughput: 1000 },
+  io1: { minIops: 100, maxIops: 64000, iopsPerGiB: 50, minSizeGiB: 4 },
+  io2: { minIops: 100, maxIops: 64000, iopsPerGiB: 1000, minSizeGiB: 4 },
+} as const;
+
 export interface DataVolumeProps {
   /** Prefix for names (`<service>-<environment>`). */
   readonly namePrefix: string;
@@ -61,8 +73,12 @@ export class DataVolume extends Construct {
       encrypted: true,
       kmsKeyId: props.kmsKeyId,
       tags: { Name: `${props.namePrefix}-data`, Backup: 'true', 'pmm:volume': 'data' },
-      // The one literal switch: Terraform must never destroy PMM's data.
-      lifecycle: { preventDestroy: true },
+      lifecycle: {
+        // The one literal switch: Terraform must never destroy PMM's data.
+        preventDestroy: true,
+        // Combinations EBS rejects fail at plan, naming the variables, not at apply.
+        precondition: dataVolumePreconditions(props),
+      },
     });
 
     const snapshot = new EbsSnapshot(this, 'initial_snapshot', {
@@ -76,4 +92,56 @@ export class DataVolume extends Construct {
     this.volumeArn = volume.arn;
     this.initialSnapshotId = oneAttribute(snapshot, 'id');
   }
+}
+
+/** `type != t || condition`: a check that applies to one volume type only. */
+function forType(volumeType: string, type: string, condition: unknown) {
+  return Op.or(Op.neq(volumeType, type), condition);
+}
+
+/**
+ * Plan-time checks of the cross-variable EBS rules (the variables' own validations check each
+ * value alone). gp2 takes neither IOPS nor throughput, so nothing is checked for it.
+ */
+export function dataVolumePreconditions(
+  props: Pick<DataVolumeProps, 'volumeType' | 'sizeGiB' | 'iops' | 'throughputMiBps'>,
+) {
+  const { volumeType: type, sizeGiB: size, iops, throughputMiBps: throughput } = props;
+  const gp3 = EBS_LIMITS.gp3;
+  const provisioned = (t: 'io1' | 'io2') => {
+    const l = EBS_LIMITS[t];
+    return {
+      condition: forType(
+        type,
+        t,
+        Op.and(
+          Op.and(Op.gte(size, l.minSizeGiB), Op.gte(iops, l.minIops)),
+          Op.and(Op.lte(iops, l.maxIops), Op.lte(iops, Op.mul(size, l.iopsPerGiB))),
+        ),
+      ),
+      errorMessage:
+        `ebs_volume_type "${t}" needs ebs_volume_size >= ${l.minSizeGiB} GiB and ebs_iops from ` +
+        `${l.minIops} to ${l.iopsPerGiB} x ebs_volume_size (at most ${l.maxIops}).`,
+    };
+  };
+  return [
+    {
+      condition: forType(type, 'gp3', Op.and(Op.gte(iops, gp3.minIops), Op.lte(iops, gp3.maxIops))),
+      errorMessage: `ebs_volume_type "gp3" needs ebs_iops from ${gp3.minIops} to ${gp3.maxIops}.`,
+    },
+    {
+      condition: forType(type, 'gp3', Op.lte(iops, Op.mul(size, gp3.iopsPerGiB))),
+      errorMessage: `ebs_volume_type "gp3" allows at most ${gp3.iopsPerGiB} IOPS per GiB: ebs_iops must be <= ${gp3.iopsPerGiB} x ebs_volume_size.`,
+    },
+    {
+      condition: forType(
+        type,
+        'gp3',
+        Op.and(Op.lte(throughput, Op.div(iops, 4)), Op.lte(throughput, gp3.maxThroughput)),
+      ),
+      errorMessage: `ebs_volume_type "gp3" allows at most 0.25 MiB/s per IOPS: ebs_throughput must be <= ebs_iops / 4 (and <= ${gp3.maxThroughput}).`,
+    },
+    provisioned('io1'),
+    provisioned('io2'),
+  ];
 }

@@ -56,7 +56,8 @@ export class HostRole extends Construct {
           {
             Sid: 'ReadAdminSecret',
             Effect: 'Allow',
-            Action: 'secretsmanager:GetSecretValue',
+            // DescribeSecret: the password timer polls the current version (metadata only).
+            Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
             Resource: props.adminSecretArn,
           },
           {

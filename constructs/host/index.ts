@@ -5,7 +5,7 @@ import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
 import { DataAwsRegion } from '@cdktf/provider-aws/lib/data-aws-region';
 import { Instance } from '@cdktf/provider-aws/lib/instance';
 import { VolumeAttachment } from '@cdktf/provider-aws/lib/volume-attachment';
-import { Fn, Op, TerraformLocal, Token } from 'cdktf';
+import { DataResource, Fn, Op, TerraformLocal, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { AdminSecret } from '../admin-secret';
 import { AgentMetricDimensions, agentMetricsFor } from '../agent-metrics';
@@ -15,7 +15,7 @@ import { requireInRange } from '../util/validate';
 import { HostRole } from './iam';
 import {
   CUSTOM_QUERY_RESOLUTIONS,
-  USER_DATA_LIMIT_BASE64_CHARS,
+  USER_DATA_LIMIT_BYTES,
   customQueriesPath,
   gzipFileEntryPrefix,
   renderUserData,
@@ -128,6 +128,14 @@ export class PmmHost extends Construct {
       ],
     });
 
+    // The architecture the instance type resolves to, as a managed value: switching between
+    // x86 and Graviton changes it, and the instance is replaced (replace_triggered_by) with
+    // the AMI of the new architecture. Without it, ignore_changes = [ami] would let the
+    // provider try an in-place type change on the old AMI, which fails with PMM stopped.
+    const architecture = new DataResource(this, 'architecture', {
+      input: { architecture: Fn.conditional(isArm, 'arm64', 'x86_64') },
+    });
+
     const role = new HostRole(this, 'iam', {
       namePrefix: props.namePrefix,
       partition,
@@ -199,11 +207,16 @@ export class PmmHost extends Construct {
       userDataReplaceOnChange: true,
       tags: { Name: props.namePrefix },
       lifecycle: {
-        // A newer Ubuntu AMI must not replace the host.
+        // A newer Ubuntu AMI must not replace the host; a new architecture must.
         ignoreChanges: ['ami'],
+        // A bare address: Terraform rejects the "${...}" form cdktf writes for a resource
+        // object in replace_triggered_by of JSON configuration.
+        replaceTriggeredBy: [
+          `${architecture.terraformResourceType}.${architecture.friendlyUniqueId}`,
+        ],
         precondition: [
           {
-            condition: Op.lte(Fn.lengthOf(userDataBase64), USER_DATA_LIMIT_BASE64_CHARS),
+            condition: Op.lte(decodedLength(userDataBase64), USER_DATA_LIMIT_BYTES),
             errorMessage:
               'The PMM user data exceeds the 16 KB EC2 limit after gzip (the custom PostgreSQL query files are too large); shorten them.',
           },
@@ -236,4 +249,13 @@ export class PmmHost extends Construct {
     this.roleName = role.roleName;
     this.agentMetricDimensions = agentMetricsFor(instance.id);
   }
+}
+
+/**
+ * The exact number of bytes a base64 string decodes to, as a plan-time expression:
+ * floor(length without its `=` padding x 3 / 4). (The padded length alone cannot tell 16,384
+ * bytes from 16,386.)
+ */
+export function decodedLength(base64: string): number {
+  return Token.asNumber(Fn.floor(Op.div(Op.mul(Fn.lengthOf(Fn.trim(base64, '=')), 3), 4)));
 }

@@ -16,8 +16,6 @@ export const TEMPLATE_DIR = join(PROJECT_ROOT, 'templates', 'host');
 
 /** EC2's user data limit, in bytes before base64 encoding. */
 export const USER_DATA_LIMIT_BYTES = 16384;
-/** Length of the base64 encoding of USER_DATA_LIMIT_BYTES bytes (what `user_data_base64` holds). */
-export const USER_DATA_LIMIT_BASE64_CHARS = 4 * Math.ceil(USER_DATA_LIMIT_BYTES / 3);
 
 export interface HostFile {
   /** Absolute path on the host. */
@@ -43,6 +41,11 @@ export const HOST_FILES: readonly HostFile[] = [
   {
     path: '/usr/local/lib/pmm/run-pmm-server.sh',
     template: 'run-pmm-server.sh',
+    permissions: '0755',
+  },
+  {
+    path: '/usr/local/lib/pmm/fetch-admin-password.sh',
+    template: 'fetch-admin-password.sh',
     permissions: '0755',
   },
   {
@@ -80,6 +83,7 @@ export const HOST_FILES: readonly HostFile[] = [
     template: 'pmm-journal-export.service',
     permissions: '0644',
   },
+  { path: '/etc/tmpfiles.d/pmm.conf', template: 'tmpfiles-pmm.conf', permissions: '0644' },
   { path: '/etc/logrotate.d/pmm-journal', template: 'logrotate-pmm', permissions: '0644' },
   { path: '/etc/docker/daemon.json', template: 'docker-daemon.json', permissions: '0644' },
   {

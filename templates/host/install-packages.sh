@@ -5,6 +5,8 @@
 #     checked against Amazon's published key fingerprint;
 #   - the AWS CLI v2 snap (published by Amazon Web Services), used by the host with its
 #     instance role to read the admin password secret.
+# Usage: install-packages.sh docker|aws-cli|cloudwatch-agent (boot.sh runs them one by one,
+# so a failed optional step cannot keep PMM from starting).
 set -euo pipefail
 
 log() { echo "pmm-install: $*"; }
@@ -24,6 +26,10 @@ retry() {
   return 1
 }
 
+# apt waits up to 10 minutes for the dpkg lock (cloud-init, unattended-upgrades at first boot)
+# instead of failing at once.
+apt_get() { apt-get -o DPkg::Lock::Timeout=600 "$@"; }
+
 export DEBIAN_FRONTEND=noninteractive
 arch=$(dpkg --print-architecture) # amd64 or arm64
 # shellcheck source=/dev/null
@@ -34,15 +40,15 @@ install_docker() {
     log "Docker CE already installed"
     return
   fi
-  retry apt-get update -q
-  retry apt-get install -y -q ca-certificates curl gnupg
+  retry apt_get update -q
+  retry apt_get install -y -q ca-certificates curl gnupg
   install -m 0755 -d /etc/apt/keyrings
   retry curl -fsSL https://download.docker.com/linux/ubuntu/gpg -o /etc/apt/keyrings/docker.asc
   chmod a+r /etc/apt/keyrings/docker.asc
   echo "deb [arch=$arch signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/ubuntu $codename stable" \
     >/etc/apt/sources.list.d/docker.list
-  retry apt-get update -q
-  retry apt-get install -y -q docker-ce docker-ce-cli containerd.io
+  retry apt_get update -q
+  retry apt_get install -y -q docker-ce docker-ce-cli containerd.io
   log "Docker CE installed"
 }
 
@@ -68,7 +74,7 @@ install_cloudwatch_agent() {
   gpg --batch --quiet --verify "$work/agent.deb.sig" "$work/agent.deb" ||
     die "the CloudWatch agent package signature does not verify"
   unset GNUPGHOME
-  dpkg -i -E "$work/agent.deb"
+  retry apt_get install -y -q "$work/agent.deb"
   rm -rf "$work"
   log "CloudWatch agent installed"
 }
@@ -78,10 +84,14 @@ install_aws_cli() {
     log "AWS CLI already installed"
     return
   fi
+  retry snap wait system seed.loaded
   retry snap install aws-cli --classic
   log "AWS CLI installed"
 }
 
-install_docker
-install_cloudwatch_agent
-install_aws_cli
+case ${1:-} in
+  docker) install_docker ;;
+  aws-cli) install_aws_cli ;;
+  cloudwatch-agent) install_cloudwatch_agent ;;
+  *) die "usage: $0 docker|aws-cli|cloudwatch-agent" ;;
+esac

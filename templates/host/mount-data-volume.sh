@@ -12,6 +12,12 @@
 #   PMM_NITRO                    auto | true | false: NVMe (Nitro) host (default auto)
 #   PMM_DEVICE_TIMEOUT_SECONDS   how long to wait for the device       (default 600)
 #   PMM_DATA_OWNER               owner of the PMM data directory       (default 1000:1000)
+#   PMM_SYSTEMCTL                starts pmm-server after this run mounted the volume
+#                                (default systemctl; empty: start nothing)
+#
+# When this run mounts the volume (it was attached late, so srv.mount failed at boot and
+# pmm-server.service failed its dependency, which Restart= does not retry), it starts
+# pmm-server.service. During maintenance with /srv unmounted, stop pmm-data-volume.timer first.
 set -euo pipefail
 
 log() { echo "pmm-data-volume: $*"; }
@@ -28,6 +34,7 @@ fallback_device=${PMM_FALLBACK_DEVICE:-/dev/xvdf}
 nitro=${PMM_NITRO:-auto}
 timeout_seconds=${PMM_DEVICE_TIMEOUT_SECONDS:-600}
 data_owner=${PMM_DATA_OWNER:-1000:1000}
+systemctl_cmd=${PMM_SYSTEMCTL-systemctl}
 data_dir="$mount_point/pmm-data"
 
 [[ $volume_id =~ ^vol-[0-9a-f]+$ ]] || die "PMM_DATA_VOLUME_ID must be an EBS volume id (vol-...), got '$volume_id'"
@@ -142,8 +149,15 @@ else
   fi
   mount -t ext4 -o defaults "$device" "$mount_point"
   log "mounted $device at $mount_point"
+  mounted_now=true
 fi
 
 mkdir -p "$data_dir"
 chown "$data_owner" "$data_dir"
 log "ready: $data_dir on $device (ext4, UUID $uuid)"
+
+if [[ ${mounted_now:-false} == true && -n $systemctl_cmd ]]; then
+  # --no-block: this unit is ordered before pmm-server.service; a no-op if PMM already runs.
+  log "mounted by this run: starting pmm-server.service"
+  "$systemctl_cmd" start --no-block pmm-server.service || log "WARNING: could not start pmm-server.service"
+fi
