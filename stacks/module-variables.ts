@@ -131,7 +131,7 @@ export const MODULE_VARIABLES = {
     type: 'string',
     default: '3',
     description:
-      'Tag of the percona/pmm-server image: "3" (latest PMM 3) or a pinned 3.x / 3.x.y release.',
+      'Tag of the percona/pmm-server image: "3" follows the newest PMM 3 image on every (re)start of PMM; pin "3.x.y" for controlled upgrades.',
     rules: [
       {
         expr: 'can(regex("^3(\\\\.[0-9]+){0,2}$", var.pmm_version))',
