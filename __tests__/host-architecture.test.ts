@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resource, resourcesOf, synthModule } from './helpers/synth';
+import { terraformTestEnv } from './helpers/terraform';
 
 const tf = synthModule();
 const instance = resource(tf, 'aws_instance', 'host_instance');
@@ -31,11 +32,12 @@ describe('instance architecture', () => {
 
   it('plans a replacement with real Terraform when the architecture changes, not before', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pmm-tf-arch-'));
-    const env = { ...process.env, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1' };
+    const env = terraformTestEnv();
     const terraform = (...args: string[]) =>
       execFileSync('terraform', [...args, '-no-color', '-input=false'], {
         cwd: dir,
         encoding: 'utf8',
+        stdio: ['pipe', 'pipe', 'pipe'],
         env,
       });
     try {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { USER_DATA_LIMIT_BYTES } from '../constructs/host/user-data';
 import { resource, synthModule } from './helpers/synth';
+import { terraformTestEnv } from './helpers/terraform';
 
 const instance = resource(synthModule(), 'aws_instance', 'host_instance');
 const condition: string = instance.lifecycle.precondition[0].condition;
@@ -28,7 +29,8 @@ function conditionFor(bytes: number): string {
       cwd: dir,
       input: `${expression}\n`,
       encoding: 'utf8',
-      env: { ...process.env, CHECKPOINT_DISABLE: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: terraformTestEnv(),
     }).trim();
   } finally {
     rmSync(dir, { recursive: true, force: true });

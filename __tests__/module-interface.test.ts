@@ -5,6 +5,7 @@ import { join } from 'path';
 import { MODULE_OUTPUTS } from '../stacks/module-interface';
 import { MODULE_VARIABLES } from '../stacks/module-variables';
 import { synthModule } from './helpers/synth';
+import { terraformTestEnv } from './helpers/terraform';
 
 const tf = synthModule();
 
@@ -209,7 +210,7 @@ describe('validation conditions evaluated by terraform', () => {
         input: `jsonencode([${exprs.join(', ')}])\n`,
         encoding: 'utf8',
         stdio: ['pipe', 'pipe', 'pipe'],
-        env: { ...process.env, TF_CLI_CONFIG_FILE: '/dev/null' },
+        env: terraformTestEnv(),
       },
     );
     return JSON.parse(JSON.parse(out.trim()));

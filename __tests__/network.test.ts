@@ -6,6 +6,7 @@ import { join } from 'path';
 import { TerraformStack, Testing } from 'cdktf';
 import { Network, NetworkProps } from '../constructs/network';
 import { resourcesOf, synthModule, TfJson } from './helpers/synth';
+import { terraformTestEnv } from './helpers/terraform';
 
 const INGRESS = 'aws_vpc_security_group_ingress_rule';
 const EGRESS = 'aws_vpc_security_group_egress_rule';
@@ -45,7 +46,7 @@ function evaluateWithAsgs(expr: string, monitoredAsgs: string): unknown {
         input: `jsonencode(${expr})\n`,
         encoding: 'utf8',
         stdio: ['pipe', 'pipe', 'pipe'],
-        env: { ...process.env, TF_CLI_CONFIG_FILE: '/dev/null' },
+        env: terraformTestEnv(),
       },
     );
     return JSON.parse(JSON.parse(out.trim()));
