@@ -280,7 +280,8 @@ export const MODULE_VARIABLES = {
   create_initial_snapshot: {
     type: 'bool',
     default: false,
-    description: 'Take one EBS snapshot of the data volume when it is created.',
+    description:
+      'Take one EBS snapshot of the data volume when it is created (the volume is still blank then: a restore point for tooling, not a backup; AWS Backup takes the daily backups).',
   },
 
   // ---- front door ---------------------------------------------------------------------
