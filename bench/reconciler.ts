@@ -1,14 +1,19 @@
 /**
  * Reconciler benchmark: 1,000 InService instances across 10 ASGs, 50 ms per AWS call and per
  * PMM call (a real local HTTP server). Targets: steady state issues 0 SendCommand calls and
- * finishes in < 2 s; 200 new instances take <= 4 SendCommand calls. Also prints the zip size
+ * finishes in < 2 s (1 PMM request, no enrolment token); 200 new instances take <= 4
+ * SendCommand calls (after minting one enrolment token). Also prints the zip size
  * and the cold import time of the bundle.
  *
  *   npm run bench:reconciler
  */
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { execFileSync } from 'node:child_process';
@@ -34,9 +39,11 @@ function mockAws(): void {
       LifecycleState: 'InService',
     })),
   }));
-  mockClient(SecretsManagerClient)
-    .on(GetSecretValueCommand)
-    .callsFake(async () => (await delay(), { SecretString: PASSWORD }));
+  // The enrolment secret holds no token yet: the run that enrols mints one (Grafana calls)
+  // and writes it (PutSecretValue).
+  const sm = mockClient(SecretsManagerClient);
+  sm.on(GetSecretValueCommand).callsFake(async () => (await delay(), { SecretString: PASSWORD }));
+  sm.on(PutSecretValueCommand).callsFake(async () => (await delay(), { VersionId: 'v1' }));
   mockClient(AutoScalingClient)
     .on(DescribeAutoScalingGroupsCommand)
     .callsFake(async (input) => {
@@ -107,6 +114,7 @@ async function scenario(name: string, registered: number): Promise<Summary & { w
       pmmServerAddress: '10.0.0.5',
       pmmApiUrl: url,
       adminSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-admin',
+      enrolmentSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-enrolment',
     },
     clients: {
       autoScaling: new AutoScalingClient({ region: 'eu-west-1' }),
@@ -152,6 +160,10 @@ async function main(): Promise<void> {
   const checks: [string, boolean][] = [
     ['steady state: 0 SendCommand', steady.sendCommandCalls === 0],
     ['steady state: < 2 s', steady.wallMs < 2000],
+    [
+      'steady state: 1 PMM request, no PutSecretValue',
+      steady.pmmRequests === 1 && steady.awsCalls.PutSecretValue === undefined,
+    ],
     ['200 new: <= 4 SendCommand', fresh.sendCommandCalls <= 4 && fresh.added.length === 200],
     ['zip < 1 MB', built.zipBytes < 1_048_576],
   ];

@@ -1,6 +1,10 @@
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler } from '../../functions/asg-reconciler/src/index';
@@ -8,6 +12,8 @@ import { FakePmm } from '../../functions/asg-reconciler/testing/fake-pmm';
 
 const PASSWORD = 'entrypoint-Pa55-never-logged';
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-admin-Q1w2E3';
+const ENROLMENT_ARN =
+  'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-enrolment-token-U7i8O9';
 const DB_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-pw-R4t5Y6';
 /** A loopback address of its own, so the fake PMM can take port 80 like the real instance. */
 const PMM_IP = '127.0.0.2';
@@ -46,11 +52,17 @@ describe('reconciler handler() entry point', () => {
     ]);
     process.env.PMM_SERVER_ADDRESS = PMM_IP;
     process.env.PMM_ADMIN_SECRET_ARN = SECRET_ARN;
+    process.env.PMM_ENROLMENT_SECRET_ARN = ENROLMENT_ARN;
     delete process.env.PMM_API_URL;
 
-    mockClient(SecretsManagerClient)
-      .on(GetSecretValueCommand, { SecretId: SECRET_ARN })
-      .resolves({ SecretString: PASSWORD });
+    const sm = mockClient(SecretsManagerClient);
+    sm.on(GetSecretValueCommand, { SecretId: SECRET_ARN }).resolves({ SecretString: PASSWORD });
+    // A new enrolment secret has no version yet.
+    const notFound = Object.assign(new Error('no current version'), {
+      name: 'ResourceNotFoundException',
+    });
+    sm.on(GetSecretValueCommand, { SecretId: ENROLMENT_ARN }).rejects(notFound);
+    sm.on(PutSecretValueCommand).resolves({});
     mockClient(AutoScalingClient)
       .on(DescribeAutoScalingGroupsCommand)
       .resolves({
@@ -107,16 +119,24 @@ describe('reconciler handler() entry point', () => {
     expect(summary.removed).toEqual(['db/ip-10-0-1-99']);
     expect(summary.healthy).toBe(1);
     // The default API URL: http://<PMM_SERVER_ADDRESS>:80 (the fake listens only there).
-    expect(pmm.requests).toEqual([
+    expect(pmm.requests.filter((r) => !r.includes('/graph/'))).toEqual([
       'GET /v1/management/services',
       'DELETE /v1/management/nodes/node-gone?force=true',
     ]);
+    // One enrolment token minted and written to the enrolment secret, never logged.
+    expect(pmm.tokens).toHaveLength(1);
+    const put = sm.commandCalls(PutSecretValueCommand)[0].args[0].input;
+    expect(put.SecretId).toBe(ENROLMENT_ARN);
+    expect(JSON.parse(put.SecretString!).token).toBe(pmm.tokens[0].key);
+    expect(logged.join('\n')).not.toContain(pmm.tokens[0].key);
     // The command: the PMM private IP and secret ARNs from the environment, no secret value.
     const send = ssm.commandCalls(SendCommandCommand)[0].args[0].input;
     expect(send.InstanceIds).toEqual(['i-a']);
     const script = send.Parameters!.commands![0];
     expect(script).toContain(`PMM_SERVER_ADDRESS='${PMM_IP}'`);
-    expect(script).toContain(`PMM_ADMIN_SECRET_ARN='${SECRET_ARN}'`);
+    expect(script).toContain(`PMM_ENROLMENT_SECRET_ARN='${ENROLMENT_ARN}'`);
+    expect(script).not.toContain(SECRET_ARN);
+    expect(script).not.toContain(pmm.tokens[0].key);
     expect(script).toContain(`i-a db/ip-10-0-1-10 10.0.1.10 3306 pmm ${DB_SECRET_ARN}`);
     expect(script).not.toContain(PASSWORD);
     // One JSON summary line and one EMF line on stdout, no secret.
@@ -130,6 +150,7 @@ describe('reconciler handler() entry point', () => {
     process.env.MONITORED_ASGS = JSON.stringify([{ asg_name: 'db' }]);
     process.env.PMM_SERVER_ADDRESS = PMM_IP;
     process.env.PMM_ADMIN_SECRET_ARN = SECRET_ARN;
+    process.env.PMM_ENROLMENT_SECRET_ARN = ENROLMENT_ARN;
     pmm.requests.length = 0;
 
     await expect(handler({}, { getRemainingTimeInMillis: () => 300_000 })).rejects.toThrow(

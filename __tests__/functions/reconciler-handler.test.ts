@@ -1,6 +1,10 @@
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ReconcilerConfig } from '../../functions/asg-reconciler/src/config';
@@ -13,6 +17,8 @@ import { FakePmm } from '../../functions/asg-reconciler/testing/fake-pmm';
 
 const PASSWORD = 'admin-Pa55-never-logged';
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-admin-AbCdEf';
+const ENROLMENT_ARN =
+  'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-enrolment-token-GhIjKl';
 
 /** The instance IDs of a DescribeInstances request (an `instance-id` filter). */
 function idsOf(input: { Filters?: { Name?: string; Values?: string[] }[] }): string[] {
@@ -33,17 +39,36 @@ describe('reconciler handler against a real PMM HTTP server', () => {
   const ssmMock = mockClient(SSMClient);
   const smMock = mockClient(SecretsManagerClient);
   let logs: Record<string, unknown>[];
+  /** The enrolment secret's current value (undefined: the secret has no version yet). */
+  let enrolmentSecret: string | undefined;
+  /** AWS writes and sends in the order they happened. */
+  let order: string[];
 
   beforeEach(async () => {
     pmm = new FakePmm(PASSWORD);
     baseUrl = await pmm.start();
     logs = [];
     for (const m of [asgMock, ec2Mock, ssmMock, smMock]) m.reset();
-    smMock.on(GetSecretValueCommand).resolves({ SecretString: PASSWORD });
+    enrolmentSecret = undefined;
+    order = [];
+    smMock.on(GetSecretValueCommand).callsFake(async (input) => {
+      if (input.SecretId === SECRET_ARN) return { SecretString: PASSWORD };
+      if (input.SecretId === ENROLMENT_ARN && enrolmentSecret !== undefined) {
+        return { SecretString: enrolmentSecret };
+      }
+      throw named('ResourceNotFoundException', "Secrets Manager can't find the secret value");
+    });
+    smMock.on(PutSecretValueCommand).callsFake(async (input) => {
+      if (input.SecretId !== ENROLMENT_ARN) throw named('AccessDeniedException');
+      enrolmentSecret = input.SecretString;
+      order.push('PutSecretValue');
+      return { VersionId: 'v' };
+    });
     let n = 0;
-    ssmMock
-      .on(SendCommandCommand)
-      .callsFake(async () => ({ Command: { CommandId: `cmd-${++n}` } }));
+    ssmMock.on(SendCommandCommand).callsFake(async () => {
+      order.push('SendCommand');
+      return { Command: { CommandId: `cmd-${++n}` } };
+    });
     ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', ResponseCode: 0 });
   });
   afterEach(() => pmm.stop());
@@ -87,6 +112,7 @@ describe('reconciler handler against a real PMM HTTP server', () => {
       pmmServerAddress: '10.0.0.5',
       pmmApiUrl: baseUrl,
       adminSecretArn: SECRET_ARN,
+      enrolmentSecretArn: ENROLMENT_ARN,
     };
   }
 
@@ -95,6 +121,7 @@ describe('reconciler handler against a real PMM HTTP server', () => {
     readonly options?: ReconcileOptions;
     /** Lambda time left; default: a fixed 300 s (the function's timeout). */
     readonly remainingMs?: () => number;
+    readonly now?: () => number;
   }
 
   async function run(asgNames: string[], pmmTimeoutMs = 500, extras: RunExtras = {}) {
@@ -107,6 +134,7 @@ describe('reconciler handler against a real PMM HTTP server', () => {
         secrets: new SecretsManagerClient({ region: 'eu-west-1' }),
       },
       remainingMs: extras.remainingMs ?? (() => 300_000),
+      now: extras.now,
       log: (e) => logs.push(e),
       options: {
         pollIntervalMs: 5,
@@ -147,7 +175,7 @@ describe('reconciler handler against a real PMM HTTP server', () => {
 
     expect(summary.added.sort()).toEqual([`db/${host('i-2')}`]);
     expect(summary.removed.sort()).toEqual([`db/${host('i-4')}`, `db/${host('i-9')}`].sort());
-    expect(pmm.requests.filter((r) => r.startsWith('GET'))).toEqual([
+    expect(pmm.requests.filter((r) => r.startsWith('GET') && !r.includes('/graph/'))).toEqual([
       'GET /v1/management/services',
     ]);
     expect(pmm.requests).toContain('DELETE /v1/management/nodes/node-i-4?force=true');
@@ -295,7 +323,8 @@ describe('reconciler handler against a real PMM HTTP server', () => {
     expect(sends.every((s) => (s.InstanceIds ?? []).length <= 50)).toBe(true);
     expect(summary.added).toHaveLength(120);
     const script = sends[0].Parameters!.commands![0];
-    expect(script).toContain(SECRET_ARN);
+    expect(script).toContain(`PMM_ENROLMENT_SECRET_ARN='${ENROLMENT_ARN}'`);
+    expect(script).not.toContain(SECRET_ARN);
     expect(script).toContain('arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-XyZ');
     expect(script).not.toContain(PASSWORD);
     expect(JSON.stringify(logs)).not.toContain(PASSWORD);
@@ -540,8 +569,10 @@ describe('reconciler handler against a real PMM HTTP server', () => {
 
     const summary = await run(['db']);
 
-    expect(pmm.requests.filter((r) => r.startsWith('GET'))).toHaveLength(2);
+    expect(pmm.requests.filter((r) => r.startsWith('GET /v1/'))).toHaveLength(2);
     expect(pmm.requests).toContain('DELETE /v1/inventory/services/late?force=true');
+    // One token for the run, not one per install attempt.
+    expect(pmm.tokens).toHaveLength(1);
     expect(summary.added).toEqual([`db/${host('i-1')}`]);
     expect(summary.failed).toEqual([]);
   });
@@ -565,5 +596,161 @@ describe('reconciler handler against a real PMM HTTP server', () => {
       .commandCalls(SendCommandCommand)
       .map((c) => c.args[0].input.InstanceIds!.join(','));
     expect(sent).toEqual(['i-1,i-2,i-3,i-4', 'i-1,i-2', 'i-3,i-4', 'i-3', 'i-4']);
+  });
+  describe('enrolment token', () => {
+    const grafana = () => pmm.requests.filter((r) => r.includes('/graph/'));
+    const puts = () => smMock.commandCalls(PutSecretValueCommand).map((c) => c.args[0].input);
+    const sendInputs = () => ssmMock.commandCalls(SendCommandCommand).map((c) => c.args[0].input);
+
+    it('mints a token of a reused service account, stores it before SendCommand, never logs or sends it', async () => {
+      givenAsgs({
+        db: [
+          ['i-1', 'InService'],
+          ['i-2', 'InService'],
+        ],
+      });
+      const summary = await run(['db']);
+
+      expect(pmm.serviceAccounts).toEqual([
+        { id: expect.any(Number), name: 'pmm-asg-reconciler-enrolment', role: 'Admin' },
+      ]);
+      expect(pmm.tokens).toHaveLength(1);
+      const [token] = pmm.tokens;
+      expect(token.secondsToLive).toBe(3600);
+      expect(puts()).toHaveLength(1);
+      expect(puts()[0].SecretId).toBe(ENROLMENT_ARN);
+      const stored = JSON.parse(puts()[0].SecretString!);
+      expect(stored.token).toBe(token.key);
+      expect(Date.parse(stored.expires_at) - Date.now()).toBeGreaterThan(3_500_000);
+      expect(order).toEqual(['PutSecretValue', 'SendCommand']);
+      expect(summary.enrolmentToken).toBe('minted');
+      expect(JSON.stringify(logs)).not.toContain(token.key);
+      expect(JSON.stringify(sendInputs())).not.toContain(token.key);
+      expect(JSON.stringify(sendInputs())).not.toContain(SECRET_ARN);
+
+      // Next run, new instance, token still fresh: reused, no Grafana call, no new version.
+      pmm.services = [registered('i-1'), registered('i-2')];
+      givenAsgs({
+        db: [
+          ['i-1', 'InService'],
+          ['i-2', 'InService'],
+          ['i-3', 'InService'],
+        ],
+      });
+      pmm.requests.length = 0;
+      const second = await run(['db']);
+      expect(second.added).toEqual([`db/${host('i-3')}`]);
+      expect(second.enrolmentToken).toBe('reused');
+      expect(grafana()).toEqual([]);
+      expect(puts()).toHaveLength(1);
+
+      // 30 minutes later the stored token has too little life left: a new one, same account.
+      givenAsgs({ db: [['i-4', 'InService']] });
+      pmm.services = [];
+      pmm.requests.length = 0;
+      const later = Date.now() + 30 * 60_000;
+      const third = await run(['db'], 500, { now: () => later });
+      expect(third.enrolmentToken).toBe('minted');
+      expect(pmm.serviceAccounts).toHaveLength(1);
+      expect(grafana()[0]).toMatch(
+        /^GET \/graph\/api\/serviceaccounts\/search\?query=pmm-asg-reconciler-enrolment/,
+      );
+      expect(grafana().filter((r) => r === 'POST /graph/api/serviceaccounts')).toEqual([]);
+      expect(pmm.tokens).toHaveLength(2);
+      expect(puts()).toHaveLength(2);
+      expect(JSON.parse(puts()[1].SecretString!).token).toBe(pmm.tokens[1].key);
+      expect(JSON.stringify(logs)).not.toContain(pmm.tokens[1].key);
+    });
+
+    it('makes no Grafana call, no secret write and no enrolment-secret read in steady state', async () => {
+      givenAsgs({ db: [['i-1', 'InService']] });
+      pmm.services = [
+        {
+          ...registered('i-1'),
+          agents: [{ agent_id: 'pa-1', agent_type: 'pmm-agent', is_connected: true }],
+        },
+      ];
+
+      const summary = await run(['db']);
+
+      expect(pmm.requests).toEqual(['GET /v1/management/services']);
+      expect(puts()).toEqual([]);
+      expect(
+        smMock.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input.SecretId),
+      ).toEqual([SECRET_ARN]);
+      expect(summary.enrolmentToken).toBeUndefined();
+    });
+
+    it('deletes expired tokens of the account, at most 10 a run; a failed delete is only logged', async () => {
+      pmm.serviceAccounts = [{ id: 500, name: 'pmm-asg-reconciler-enrolment', role: 'Admin' }];
+      pmm.tokens = Array.from({ length: 13 }, (_, i) => ({
+        id: 600 + i,
+        accountId: 500,
+        name: `old-${i}`,
+        key: `glsa_old${i}`,
+        secondsToLive: 3600,
+        hasExpired: i < 12,
+      }));
+      pmm.faults.push({
+        match: 'DELETE /graph/api/serviceaccounts/500/tokens/600',
+        status: 500,
+        times: 10,
+      });
+      givenAsgs({ db: [['i-1', 'InService']] });
+
+      const summary = await run(['db']);
+
+      expect(summary.failed).toEqual([]);
+      expect(summary.added).toEqual([`db/${host('i-1')}`]);
+      const deletes = new Set(grafana().filter((r) => r.startsWith('DELETE')));
+      expect(deletes.size).toBe(10);
+      // 12 expired - 9 deleted, the live one, the new one.
+      expect(pmm.tokens.map((t) => t.name).filter((n) => n.startsWith('old-'))).toEqual([
+        'old-0',
+        'old-10',
+        'old-11',
+        'old-12',
+      ]);
+      expect(pmm.tokens).toHaveLength(5);
+      expect(logs.some((l) => /deleting expired token old-0/.test(String(l.message)))).toBe(true);
+    });
+
+    it('fails enrolment cleanly when the Grafana API fails: reported, no SendCommand, removals still done', async () => {
+      givenAsgs({ db: [['i-1', 'InService']] });
+      pmm.services = [registered('i-9')];
+      pmm.faults.push({ match: 'POST /graph/api/serviceaccounts', status: 500, times: 1 });
+
+      let error: ReconcileError | undefined;
+      await run(['db']).catch((e) => (error = e));
+
+      expect(error).toBeInstanceOf(ReconcileError);
+      expect(error!.summary.removed).toEqual([`db/${host('i-9')}`]);
+      expect(error!.summary.failed).toEqual([
+        expect.objectContaining({
+          instanceId: 'i-1',
+          reason: expect.stringMatching(/^enrolment token: .*HTTP 500/),
+        }),
+      ]);
+      expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
+      expect(puts()).toEqual([]);
+      expect(logs.find((l) => l.message === 'reconcile summary')).toBeDefined();
+    });
+
+    it('sends nothing when the token cannot be stored (PutSecretValue refused)', async () => {
+      givenAsgs({ db: [['i-1', 'InService']] });
+      smMock.on(PutSecretValueCommand).rejects(named('AccessDeniedException', 'not allowed'));
+
+      let error: ReconcileError | undefined;
+      await run(['db']).catch((e) => (error = e));
+
+      expect(error!.summary.failed).toEqual([
+        expect.objectContaining({
+          instanceId: 'i-1',
+          reason: 'enrolment token: AccessDeniedException: not allowed',
+        }),
+      ]);
+      expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
+      expect(JSON.stringify(logs)).not.toContain(pmm.tokens[0].key);
+    });
   });
 });

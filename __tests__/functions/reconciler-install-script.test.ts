@@ -8,6 +8,9 @@ const ROOT = resolve(__dirname, '../..');
 const TEMPLATE = join(ROOT, 'templates/reconciler/install.sh');
 const ADMIN_PASSWORD = 'AdminSecretValue123';
 const DB_PASSWORD = 'DbSecretValue456';
+/** What the reconciler Lambda writes to the enrolment secret. */
+const ENROLMENT_TOKEN = 'glsa_EnrolmentToken321';
+const ENROLMENT_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-enrolment-token-x';
 
 function shellcheck(): string {
   const local = join(ROOT, '.cache/tools/bin/shellcheck');
@@ -23,7 +26,7 @@ function shellcheck(): string {
 }
 
 const NODE_TOKEN = 'glsa_NodeToken789';
-const SECRETS = [ADMIN_PASSWORD, DB_PASSWORD, NODE_TOKEN];
+const SECRETS = [ADMIN_PASSWORD, DB_PASSWORD, NODE_TOKEN, ENROLMENT_TOKEN];
 
 /** Real commands the script runs, wrapped to record their argv (builtins such as printf are not processes). */
 const WRAPPED = ['python3', 'awk', 'grep', 'head', 'rm', 'mktemp', 'cut', 'sleep', 'flock', 'cat'];
@@ -68,16 +71,26 @@ function stubs(dir: string): void {
       'touch "$STATE/added"; printf \'{"mysql":{"service":{"service_id":"svc-1"}}}\' > "$out"; printf 200',
     ].join('\n'),
   );
+  // Secrets Manager: the enrolment secret (JSON written by the Lambda), the DB password, and
+  // the admin secret, which the script must never read (recorded if it does).
   stub(
     'aws',
-    `case "$*" in *pmm-admin*) printf '%s' "${ADMIN_PASSWORD}";; *db-pw*) printf '{"username":"pmm","password":"${DB_PASSWORD}"}';; esac`,
+    [
+      'case "$*" in',
+      `  *pmm-enrolment-token*) [ -f "$STATE/no-token" ] && exit 254; printf '{"token":"${ENROLMENT_TOKEN}","expires_at":"2030-01-01T00:00:00.000Z"}';;`,
+      `  *pmm-admin*) touch "$STATE/admin-read"; printf '%s' "${ADMIN_PASSWORD}";;`,
+      `  *db-pw*) printf '{"username":"pmm","password":"${DB_PASSWORD}"}';;`,
+      'esac',
+    ].join('\n'),
   );
-  // pmm-agent setup: needs the admin password in its environment, saves what PMM 3 saves
-  // (username service_token, the node's token as password) and prints its progress.
+  // pmm-agent setup: needs user service_token and the enrolment token in its environment,
+  // saves what PMM 3 saves (username service_token, the node's own token as password) and
+  // prints its progress.
   stub(
     'pmm-agent',
     [
-      `[ "$PMM_AGENT_SERVER_PASSWORD" = "${ADMIN_PASSWORD}" ] || { echo "no password in env" >&2; exit 2; }`,
+      'case " $* " in *" --server-username=service_token "*) ;; *) echo "not service_token" >&2; exit 3;; esac',
+      `[ "$PMM_AGENT_SERVER_PASSWORD" = "${ENROLMENT_TOKEN}" ] || { echo "no token in env" >&2; exit 2; }`,
       '[ -f "$STATE/setup-fails" ] && { echo "Failed to register pmm-agent on PMM Server: boom."; exit 1; }',
       '[ -f "$STATE/setup-echoes" ] && echo "password was $PMM_AGENT_SERVER_PASSWORD"',
       'cfg=${2#--config-file=}',
@@ -115,7 +128,7 @@ describe('reconciler install script', () => {
     const script = renderInstallScript(
       {
         pmmServerAddress: '10.0.0.5',
-        adminSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-admin-x',
+        enrolmentSecretArn: ENROLMENT_ARN,
         targets: [
           {
             instanceId: 'i-07',
@@ -232,7 +245,39 @@ describe('reconciler install script', () => {
     writeFileSync(join(echoing.dir, 'setup-echoes'), '');
     const echoed = echoing.run();
     expect(echoed.stdout).toContain('output withheld');
-    expect(echoed.stdout + echoed.stderr).not.toContain(ADMIN_PASSWORD);
+    expect(echoed.stdout + echoed.stderr).not.toContain(ENROLMENT_TOKEN);
+  });
+
+  it('registers as service_token with the enrolment token in the environment only; never reads the admin secret', () => {
+    const { run, calls, argv, dir, file } = setup();
+    const result = run();
+    expect(result.status).toBe(0);
+    // The stub exits 2/3 unless the token is in its environment and the user is service_token.
+    expect(calls()).toMatch(/^pmm-agent setup .*--server-username=service_token /m);
+    expect(calls()).toMatch(
+      new RegExp(
+        `^aws secretsmanager get-secret-value --region eu-west-1 --secret-id ${ENROLMENT_ARN} `,
+        'm',
+      ),
+    );
+    expect(argv()).not.toContain(ENROLMENT_TOKEN);
+    expect(result.stdout + result.stderr).not.toContain(ENROLMENT_TOKEN);
+    expect(calls()).not.toMatch(/pmm-admin-|--server-username=admin/);
+    expect(existsSync(join(dir, 'admin-read'))).toBe(false);
+    // pmm-agent keeps the node's own token, not the enrolment token.
+    expect(file('pmm-agent.yaml')).toContain(NODE_TOKEN);
+    expect(file('pmm-agent.yaml')).not.toContain(ENROLMENT_TOKEN);
+  });
+
+  it('fails clearly, before pmm-agent, when the enrolment secret cannot be read', () => {
+    const { run, calls, dir } = setup();
+    writeFileSync(join(dir, 'no-token'), '');
+    const result = run();
+    expect(result.status).toBe(1);
+    expect(result.stdout).toContain(
+      'PMM_RECONCILER_RESULT=error:cannot read the enrolment secret (GetSecretValue on it for this role?)',
+    );
+    expect(calls()).not.toMatch(/^pmm-agent /m);
   });
 
   it('reports "already exists" (HTTP 409) with exit code 17 for the reconciler to clean up', () => {

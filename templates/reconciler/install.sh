@@ -5,7 +5,9 @@
 # Idempotent: every step checks before it acts, so a re-run on an enrolled instance changes
 # nothing. The reconciler replaces the PARAMETERS line below with NON-SECRET values only:
 #   PMM_SERVER_ADDRESS    private IP of the PMM instance; pmm-agent connects to it on 443
-#   PMM_ADMIN_SECRET_ARN  Secrets Manager ARN of the PMM admin password
+#   PMM_ENROLMENT_SECRET_ARN  Secrets Manager ARN of the enrolment token: a short-lived PMM
+#                         (Grafana) service-account token the reconciler mints and stores as
+#                         JSON {"token", "expires_at"}. The instance never sees the admin password.
 #   PMM_TARGETS           one line per instance of this batch:
 #                         <instance-id> <service-name> <node-address> <port> <username> <db-secret-arn|->
 # Secrets are read here with the instance's own IAM role and kept in shell variables; they
@@ -86,6 +88,11 @@ secret_string() {
     json_get SecretString
 }
 
+# The enrolment token (JSON {"token": "glsa_...", "expires_at": "..."}), registration only.
+enrolment_token() {
+  secret_string "$PMM_ENROLMENT_SECRET_ARN" | json_get token
+}
+
 # A password secret: a plain string, or JSON with a "password" key (the RDS convention).
 read_password() {
   raw=$(secret_string "$1")
@@ -126,16 +133,20 @@ configure_agent() {
     return
   fi
   log "registering node $1 with PMM at $PMM_SERVER_ADDRESS:443"
-  # pmm-agent reads the password from its environment (pmm-admin config would put it in argv).
+  # Registration uses the short-lived enrolment token (PMM 3: user name `service_token`, the
+  # token as password), which pmm-agent reads from its environment (pmm-admin config would put
+  # it in argv). After registering, pmm-agent saves the node's own token instead.
   # --force replaces a stale node of the same name left by an earlier instance.
-  # Its output carries no secret (the password is only in its environment) and is printed so
+  # Its output carries no secret (the token is only in its environment) and is printed so
   # a failed registration can be diagnosed from the SSM output; withheld if it ever echoes it.
-  PMM_AGENT_SERVER_PASSWORD=$(read_password "$PMM_ADMIN_SECRET_ARN")
+  PMM_AGENT_SERVER_PASSWORD=$(enrolment_token) ||
+    finish 1 'error:cannot read the enrolment secret (GetSecretValue on it for this role?)'
+  [ -n "$PMM_AGENT_SERVER_PASSWORD" ] || finish 1 'error:no token in the enrolment secret'
   export PMM_AGENT_SERVER_PASSWORD
   rc=0
   out=$(pmm-agent setup --config-file="$PMM_AGENT_CONFIG" \
-    --server-address="$PMM_SERVER_ADDRESS:443" --server-username=admin --server-insecure-tls \
-    --force "$2" generic "$1" 2>&1) || rc=$?
+    --server-address="$PMM_SERVER_ADDRESS:443" --server-username=service_token \
+    --server-insecure-tls --force "$2" generic "$1" 2>&1) || rc=$?
   case $out in *"$PMM_AGENT_SERVER_PASSWORD"*) out='(output withheld: it contained a credential)' ;; esac
   unset PMM_AGENT_SERVER_PASSWORD
   printf '%s\n' "$out"

@@ -1,6 +1,10 @@
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { chunk } from './decide';
 import { AsgInstance, InstanceDetails } from './types';
@@ -53,8 +57,15 @@ export class AwsIo {
     const out = await this.retry('GetSecretValue', () =>
       this.clients.secrets.send(new GetSecretValueCommand({ SecretId: arn })),
     );
-    if (out.SecretString === undefined) throw new Error('the admin secret has no SecretString');
+    if (out.SecretString === undefined) throw new Error(`the secret ${arn} has no SecretString`);
     return out.SecretString;
+  }
+
+  /** Stores a new current version of a secret (the SDK adds the idempotency token). */
+  async putSecretString(arn: string, value: string): Promise<void> {
+    await this.retry('PutSecretValue', () =>
+      this.clients.secrets.send(new PutSecretValueCommand({ SecretId: arn, SecretString: value })),
+    );
   }
 
   /**

@@ -7,8 +7,10 @@ export interface ReconcilerConfig {
   readonly pmmServerAddress: string;
   /** PMM HTTP API base URL (the instance's port 80). */
   readonly pmmApiUrl: string;
-  /** Secrets Manager ARN of the PMM admin password. */
+  /** Secrets Manager ARN of the PMM admin password (read by the Lambda only). */
   readonly adminSecretArn: string;
+  /** Secrets Manager ARN of the enrolment token the Lambda writes and the instances read. */
+  readonly enrolmentSecretArn: string;
 }
 
 interface RawAsg {
@@ -60,5 +62,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): ReconcilerConfig {
     pmmServerAddress: address,
     pmmApiUrl: env.PMM_API_URL || `http://${address}:80`,
     adminSecretArn: required(env, 'PMM_ADMIN_SECRET_ARN'),
+    enrolmentSecretArn: required(env, 'PMM_ENROLMENT_SECRET_ARN'),
   };
 }

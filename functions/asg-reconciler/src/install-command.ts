@@ -42,7 +42,8 @@ function field(value: string, what: string): string {
 export interface InstallParameters {
   /** Private IP of the PMM instance. */
   readonly pmmServerAddress: string;
-  readonly adminSecretArn: string;
+  /** Secrets Manager ARN of the enrolment token (never the admin secret). */
+  readonly enrolmentSecretArn: string;
   readonly targets: readonly EnrolTarget[];
 }
 
@@ -64,7 +65,7 @@ export function renderInstallScript(params: InstallParameters, template?: string
   );
   const assignments = [
     `PMM_SERVER_ADDRESS=${shellQuote(params.pmmServerAddress)}`,
-    `PMM_ADMIN_SECRET_ARN=${shellQuote(params.adminSecretArn)}`,
+    `PMM_ENROLMENT_SECRET_ARN=${shellQuote(params.enrolmentSecretArn)}`,
     `PMM_TARGETS=${shellQuote(lines.join('\n'))}`,
   ].join('\n');
   const body = template ?? installScriptTemplate();

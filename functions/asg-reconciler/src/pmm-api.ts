@@ -37,7 +37,18 @@ interface RawService {
   agents?: RawAgent[];
 }
 
-/** The PMM 3 HTTP API calls the reconciler makes (basic auth, JSON). */
+/** A Grafana service-account token as `GET .../serviceaccounts/{id}/tokens` lists it. */
+export interface ServiceAccountToken {
+  readonly id: number;
+  readonly name: string;
+  readonly hasExpired: boolean;
+}
+
+/**
+ * The PMM 3 HTTP API calls the reconciler makes (basic auth, JSON), including the Grafana
+ * service-account API PMM serves under `/graph/api/` (docs/sources/developers/http_api/
+ * serviceaccount.md in grafana/grafana).
+ */
 export class PmmApi {
   private readonly http: Got;
   /** Number of HTTP requests made, retries included (for the benchmark and tests). */
@@ -95,6 +106,64 @@ export class PmmApi {
   /** Removes one service (and its agents). 404 counts as done. */
   async removeService(serviceId: string): Promise<void> {
     await this.remove(`v1/inventory/services/${encodeURIComponent(serviceId)}`);
+  }
+
+  /**
+   * The ID of the service account named exactly `name`, created with `role` when missing.
+   * (`search?query=` matches substrings, so the name is compared exactly here.)
+   */
+  async ensureServiceAccount(name: string, role: string): Promise<number> {
+    const found = await this.call(() =>
+      this.http
+        .get('graph/api/serviceaccounts/search', { searchParams: { query: name, perpage: 100 } })
+        .json<{ serviceAccounts?: { id?: number; name?: string }[] }>(),
+    );
+    const existing = (found.serviceAccounts ?? []).find((a) => a.name === name);
+    if (existing?.id !== undefined) return existing.id;
+    const created = await this.call(() =>
+      this.http.post('graph/api/serviceaccounts', { json: { name, role } }).json<{ id?: number }>(),
+    );
+    if (typeof created.id !== 'number')
+      throw new Error('Grafana created a service account without an id');
+    return created.id;
+  }
+
+  /** Mints a token of the service account (`key` is the `glsa_...` secret: never log it). */
+  async createServiceAccountToken(
+    accountId: number,
+    name: string,
+    secondsToLive: number,
+  ): Promise<string> {
+    const body = await this.call(() =>
+      this.http
+        .post(`graph/api/serviceaccounts/${accountId}/tokens`, { json: { name, secondsToLive } })
+        .json<{ key?: string }>(),
+    );
+    if (!body.key) throw new Error('Grafana returned no token key');
+    return body.key;
+  }
+
+  async listServiceAccountTokens(accountId: number): Promise<ServiceAccountToken[]> {
+    const body = await this.call(() =>
+      this.http
+        .get(`graph/api/serviceaccounts/${accountId}/tokens`)
+        .json<{ id?: number; name?: string; hasExpired?: boolean }[]>(),
+    );
+    return (Array.isArray(body) ? body : [])
+      .filter((t) => typeof t.id === 'number')
+      .map((t) => ({ id: t.id!, name: t.name ?? '', hasExpired: t.hasExpired === true }));
+  }
+
+  /** 404 counts as done. */
+  async deleteServiceAccountToken(accountId: number, tokenId: number): Promise<void> {
+    try {
+      await this.call(() =>
+        this.http.delete(`graph/api/serviceaccounts/${accountId}/tokens/${tokenId}`),
+      );
+    } catch (e) {
+      if (e instanceof HTTPError && e.response.statusCode === 404) return;
+      throw e;
+    }
   }
 
   private async remove(path: string): Promise<void> {

@@ -1,6 +1,7 @@
 import { AwsClients, AwsIo } from './aws';
 import { ReconcilerConfig } from './config';
 import { chunk, decide, EnrolTarget, isLeaving, Plan, Problem, Retirement } from './decide';
+import { ensureEnrolmentToken, EnrolmentTokenOptions, TokenSource } from './enrolment';
 import { EXIT, renderInstallScript, UnsafeValueError } from './install-command';
 import { PmmApi } from './pmm-api';
 import { PmmService } from './types';
@@ -36,6 +37,8 @@ export interface ReconcileOptions {
   readonly pmmRetries?: number;
   /** First PMM/AWS backoff delay. @default 500 */
   readonly backoffBaseMs?: number;
+  /** The enrolment token (service account, lifetime, reuse). */
+  readonly enrolmentToken?: EnrolmentTokenOptions;
 }
 
 export interface ReconcileDeps {
@@ -59,6 +62,8 @@ export interface Summary {
   readonly sendCommandCalls: number;
   readonly awsCalls: Record<string, number>;
   readonly pmmRequests: number;
+  /** Whether this run minted or reused an enrolment token; undefined when it enrolled nobody. */
+  readonly enrolmentToken?: TokenSource;
   readonly durationMs: number;
 }
 
@@ -105,6 +110,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<Summary> {
   const removed: string[] = [];
   let pmm: PmmApi | undefined;
   let plan: Plan | undefined;
+  let tokenSource: TokenSource | undefined;
 
   const summary = (): Summary => ({
     added,
@@ -116,6 +122,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<Summary> {
     sendCommandCalls: aws.calls.SendCommand ?? 0,
     awsCalls: { ...aws.calls },
     pmmRequests: pmm?.requests ?? 0,
+    enrolmentToken: tokenSource,
     durationMs: now() - started,
   });
 
@@ -166,8 +173,20 @@ export async function reconcile(deps: ReconcileDeps): Promise<Summary> {
     });
 
     // ---- enrol new instances, batched across ASGs ----
+    // The enrolment token is ensured once per run, and only when something is to be sent
+    // (a steady-state run makes no Grafana or PutSecretValue call).
+    let token: Promise<TokenSource> | undefined;
+    const ensureToken = () =>
+      (token ??= ensureEnrolmentToken({
+        pmm: pmm!,
+        aws,
+        secretArn: cfg.enrolmentSecretArn,
+        now,
+        log,
+        options: o.enrolmentToken,
+      }).then((source) => (tokenSource = source)));
     const enrol = async (targets: EnrolTarget[]) =>
-      runInstall(targets, { aws, cfg, o, deps, now, concurrency, failed, skipped });
+      runInstall(targets, { aws, cfg, o, deps, now, concurrency, failed, skipped, ensureToken });
     const outcomes = await enrol(plan.enrol);
     const blocked: EnrolTarget[] = [];
     for (const [target, outcome] of outcomes) {
@@ -234,6 +253,8 @@ interface InstallContext {
   readonly concurrency: number;
   readonly failed: Problem[];
   readonly skipped: Problem[];
+  /** Makes the enrolment secret hold a valid token (once per run). */
+  readonly ensureToken: () => Promise<TokenSource>;
 }
 
 /** Sends the install command in batches, polls until done or the deadline, classifies. */
@@ -248,6 +269,23 @@ async function runInstall(
   const sent: Sent[] = [];
 
   const margin = o.deadlineMarginMs ?? 30_000;
+  if (ctx.deps.remainingMs() <= margin) {
+    for (const t of sorted) {
+      outcomes.set(t, 'pending');
+      ctx.skipped.push(problem(t, 'not sent: Lambda deadline near'));
+    }
+    return outcomes;
+  }
+  // No token, no command: the instances could not register (reported, retried next run).
+  try {
+    await ctx.ensureToken();
+  } catch (e) {
+    for (const t of sorted) {
+      outcomes.set(t, 'failed');
+      ctx.failed.push(problem(t, `enrolment token: ${errorName(e)}: ${errorMessage(e)}`));
+    }
+    return outcomes;
+  }
   const send = async (batch: EnrolTarget[]): Promise<void> => {
     if (ctx.deps.remainingMs() <= margin) {
       for (const t of batch) {
@@ -259,7 +297,7 @@ async function runInstall(
     try {
       const script = renderInstallScript({
         pmmServerAddress: ctx.cfg.pmmServerAddress,
-        adminSecretArn: ctx.cfg.adminSecretArn,
+        enrolmentSecretArn: ctx.cfg.enrolmentSecretArn,
         targets: batch,
       });
       const commandId = await aws.sendCommand(
@@ -388,6 +426,7 @@ function report(s: Summary, log: (entry: Record<string, unknown>) => void): void
     },
     awsCalls: s.awsCalls,
     pmmRequests: s.pmmRequests,
+    enrolmentToken: s.enrolmentToken,
     durationMs: s.durationMs,
   });
   log({

@@ -12,6 +12,23 @@ export interface FakeService {
   agents?: { agent_id?: string; agent_type: string; is_connected?: boolean; status?: string }[];
 }
 
+/** A Grafana service account (PMM serves Grafana's HTTP API under /graph/api/). */
+export interface FakeServiceAccount {
+  id: number;
+  name: string;
+  role: string;
+}
+
+/** A service-account token as the fake stores it (`key` is returned once, at creation). */
+export interface FakeToken {
+  id: number;
+  accountId: number;
+  name: string;
+  key: string;
+  secondsToLive: number;
+  hasExpired: boolean;
+}
+
 export interface Fault {
   /** Method and path prefix, e.g. `GET /v1/management/services`. */
   readonly match: string;
@@ -24,10 +41,14 @@ export interface Fault {
 
 /**
  * A real HTTP server implementing the PMM 3 API paths the reconciler uses (for tests and
- * the benchmark): list services, remove node (with its services), remove service, basic auth.
+ * the benchmark): list services, remove node (with its services), remove service, the
+ * Grafana service-account endpoints (search, create, tokens: list, create, delete), basic auth.
  */
 export class FakePmm {
   public services: FakeService[] = [];
+  public serviceAccounts: FakeServiceAccount[] = [];
+  public tokens: FakeToken[] = [];
+  private nextId = 1;
   public readonly requests: string[] = [];
   public readonly faults: Fault[] = [];
   /** Added to every answer (simulated latency). */
@@ -83,11 +104,85 @@ export class FakePmm {
       this.services = this.services.filter((s) => s.service_id !== svc[1]);
       return this.send(res, before === this.services.length ? 404 : 200, {});
     }
+    if (url.pathname.startsWith('/graph/api/serviceaccounts')) {
+      return this.grafana(req, res, url);
+    }
     return this.send(res, 404, { code: 5, message: 'Not Found' });
+  }
+
+  /** Grafana's service-account API (docs/sources/developers/http_api/serviceaccount.md). */
+  private async grafana(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const path = url.pathname.slice('/graph/api/serviceaccounts'.length);
+    if (req.method === 'GET' && path === '/search') {
+      const q = url.searchParams.get('query') ?? '';
+      const found = this.serviceAccounts.filter((a) => a.name.includes(q));
+      return this.send(res, 200, {
+        totalCount: found.length,
+        serviceAccounts: found.map((a) => ({ ...a, login: `sa-${a.name}`, orgId: 1 })),
+        page: 1,
+        perPage: Number(url.searchParams.get('perpage') ?? 1000),
+      });
+    }
+    if (req.method === 'POST' && path === '') {
+      const body = (await readJson(req)) as { name?: string; role?: string };
+      if (!body.name) return this.send(res, 400, { message: 'name required' });
+      if (this.serviceAccounts.some((a) => a.name === body.name)) {
+        return this.send(res, 409, { message: 'service account already exists' });
+      }
+      const account = { id: this.nextId++, name: body.name, role: body.role ?? 'Viewer' };
+      this.serviceAccounts.push(account);
+      return this.send(res, 201, { ...account, login: `sa-${account.name}`, orgId: 1 });
+    }
+    const tokens = path.match(/^\/(\d+)\/tokens(?:\/(\d+))?$/);
+    const account = tokens && this.serviceAccounts.find((a) => a.id === Number(tokens[1]));
+    if (!tokens || !account) return this.send(res, 404, { message: 'not found' });
+    if (req.method === 'GET' && !tokens[2]) {
+      return this.send(
+        res,
+        200,
+        this.tokens
+          .filter((t) => t.accountId === account.id)
+          .map((t) => ({ id: t.id, name: t.name, hasExpired: t.hasExpired, role: account.role })),
+      );
+    }
+    if (req.method === 'POST' && !tokens[2]) {
+      const body = (await readJson(req)) as { name?: string; secondsToLive?: number };
+      if (!body.name) return this.send(res, 400, { message: 'name required' });
+      if (this.tokens.some((t) => t.accountId === account.id && t.name === body.name)) {
+        return this.send(res, 409, { message: 'token name taken' });
+      }
+      const id = this.nextId++;
+      const token: FakeToken = {
+        id,
+        accountId: account.id,
+        name: body.name,
+        key: `glsa_fake${id}_${Math.random().toString(36).slice(2)}`,
+        secondsToLive: body.secondsToLive ?? 0,
+        hasExpired: false,
+      };
+      this.tokens.push(token);
+      return this.send(res, 200, { id, name: token.name, key: token.key });
+    }
+    if (req.method === 'DELETE' && tokens[2]) {
+      const before = this.tokens.length;
+      this.tokens = this.tokens.filter((t) => t.id !== Number(tokens[2]));
+      return this.send(res, before === this.tokens.length ? 404 : 200, { message: 'deleted' });
+    }
+    return this.send(res, 404, { message: 'not found' });
   }
 
   private send(res: ServerResponse, status: number, body: unknown): void {
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
+  }
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+  } catch {
+    return {};
   }
 }
