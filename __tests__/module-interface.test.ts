@@ -81,6 +81,7 @@ const OUTPUTS = [
   'backup_role_arn',
   'reconciler_lambda_function_arn',
   'reconciler_lambda_role_arn',
+  'reconciler_enrolment_secret_arn',
 ];
 
 describe('module variables', () => {

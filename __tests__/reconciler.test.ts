@@ -13,6 +13,7 @@ const TYPES = [
   'aws_cloudwatch_event_rule',
   'aws_cloudwatch_event_target',
   'aws_lambda_permission',
+  'aws_secretsmanager_secret',
 ];
 const COUNT = '${(length(var.monitored_asgs) >= 1) ? 1 : 0}';
 
@@ -23,7 +24,7 @@ describe('ASG reconciler infrastructure', () => {
 
   it('exists only when monitored_asgs is non-empty (plan-time count on every resource)', () => {
     const all = TYPES.flatMap(ofReconciler);
-    expect(all.length).toBe(12);
+    expect(all.length).toBe(13);
     for (const [, body] of all) expect(body.count).toBe(COUNT);
   });
 
@@ -40,6 +41,8 @@ describe('ASG reconciler infrastructure', () => {
       MONITORED_ASGS: '${jsonencode(var.monitored_asgs)}',
       PMM_SERVER_ADDRESS: '${aws_instance.pmm_host_instance.private_ip}',
       PMM_ADMIN_SECRET_ARN: '${aws_secretsmanager_secret.pmm_admin_secret_secret.arn}',
+      PMM_ENROLMENT_SECRET_ARN:
+        '${one(aws_secretsmanager_secret.pmm_reconciler_enrolment_secret[*].arn)}',
     });
     // No --enable-source-maps: the bundle has no source map to enable.
     expect(fn.environment.variables.NODE_OPTIONS).toBeUndefined();
@@ -60,6 +63,29 @@ describe('ASG reconciler infrastructure', () => {
     expect(policy).not.toMatch(/"Action" = "([a-z]+:)?\*"/);
     const attach = resource(tf, 'aws_iam_role_policy_attachment', 'pmm_reconciler_vpc_access');
     expect(attach.policy_arn).toContain('AWSLambdaVPCAccessExecutionRole');
+  });
+
+  it('creates the enrolment secret without a Terraform-managed value, writable by the Lambda only on that secret', () => {
+    const secret = resource(tf, 'aws_secretsmanager_secret', 'pmm_reconciler_enrolment_secret');
+    expect(secret.count).toBe(COUNT);
+    expect(secret.name).toBe('${var.service_name}-${var.environment}-pmm-enrolment-token');
+    expect(secret.recovery_window_in_days).toBe(0);
+    // The Lambda writes every version: Terraform manages none (it would fight over the value).
+    expect(Object.keys(resourcesOf(tf, 'aws_secretsmanager_secret_version'))).toEqual([
+      'pmm_admin_secret_version',
+    ]);
+    const policy: string = resource(tf, 'aws_iam_role_policy', 'pmm_reconciler_policy').policy;
+    expect(policy).toContain(
+      '"Action" = ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"], "Resource" = one(aws_secretsmanager_secret.pmm_reconciler_enrolment_secret[*].arn)',
+    );
+    // PutSecretValue appears in that statement only.
+    expect(policy.match(/PutSecretValue/g)).toHaveLength(1);
+    expect(tf.output.reconciler_enrolment_secret_arn.value).toBe(
+      '${one(aws_secretsmanager_secret.pmm_reconciler_enrolment_secret[*].arn)}',
+    );
+    expect(tf.output.reconciler_enrolment_secret_arn.description).toMatch(
+      /null when monitored_asgs is empty/,
+    );
   });
 
   it('opens 80 Lambda -> PMM instance and 443 out, with descriptions', () => {

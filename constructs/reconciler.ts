@@ -7,6 +7,7 @@ import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
+import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
@@ -77,6 +78,11 @@ export class AsgReconciler extends Construct {
   public readonly functionArn: string;
   /** null when not created. */
   public readonly roleArn: string;
+  /**
+   * The enrolment secret (the Lambda writes a short-lived PMM registration token to it; the
+   * monitored ASG roles read it). null when not created.
+   */
+  public readonly enrolmentSecretArn: string;
 
   constructor(scope: Construct, id: string, props: AsgReconcilerProps) {
     super(scope, id);
@@ -129,6 +135,23 @@ export class AsgReconciler extends Construct {
       toPort: 80,
       referencedSecurityGroupId: sgId,
     });
+
+    // ---- the enrolment secret: the Lambda writes short-lived registration tokens ----
+    // No secret version from Terraform: the Lambda creates every version (PutSecretValue works
+    // on a secret without versions; until the first one, GetSecretValue answers
+    // ResourceNotFoundException, which the Lambda reads as "no token yet"), so Terraform never
+    // fights it over the value. Recovery window 0: the value is a token that expires within
+    // the hour and is minted again on demand, nothing worth recovering, and a re-created
+    // module can reuse the fixed name at once.
+    const enrolmentSecret = new SecretsmanagerSecret(this, 'enrolment_secret', {
+      count,
+      name: `${props.namePrefix}-pmm-enrolment-token`,
+      description:
+        'Short-lived PMM service-account token the ASG reconciler writes for instance registration',
+      recoveryWindowInDays: 0,
+      tags: { Name: `${props.namePrefix}-pmm-enrolment-token` },
+    });
+    const enrolmentSecretArn = oneAttribute(enrolmentSecret, 'arn');
 
     // ---- IAM: exactly what the function calls ----
     const role = new IamRole(this, 'role', {
@@ -193,6 +216,13 @@ export class AsgReconciler extends Construct {
             Action: 'secretsmanager:GetSecretValue',
             Resource: props.adminSecretArn,
           },
+          {
+            // Get: to reuse a stored token that still has enough life left.
+            Sid: 'WriteEnrolmentToken',
+            Effect: 'Allow',
+            Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
+            Resource: enrolmentSecretArn,
+          },
         ],
       }),
     });
@@ -229,6 +259,7 @@ export class AsgReconciler extends Construct {
           MONITORED_ASGS: Fn.jsonencode(props.monitoredAsgs),
           PMM_SERVER_ADDRESS: props.pmmPrivateIp,
           PMM_ADMIN_SECRET_ARN: props.adminSecretArn,
+          PMM_ENROLMENT_SECRET_ARN: enrolmentSecretArn,
           // No NODE_OPTIONS=--enable-source-maps: the bundle ships no source map (it would
           // only slow cold starts and stack traces would still be minified).
         },
@@ -263,5 +294,6 @@ export class AsgReconciler extends Construct {
     this.functionName = oneAttribute(fn, 'function_name');
     this.functionArn = fnArn;
     this.roleArn = oneAttribute(role, 'arn');
+    this.enrolmentSecretArn = enrolmentSecretArn;
   }
 }

@@ -145,6 +145,11 @@ export const MODULE_OUTPUTS: Record<string, OutputSpec> = {
     description: 'ARN of the ASG reconciler IAM role; null when monitored_asgs is empty.',
     value: (p) => p.reconciler.roleArn,
   },
+  reconciler_enrolment_secret_arn: {
+    description:
+      'ARN of the Secrets Manager secret holding the short-lived PMM enrolment token the reconciler writes; grant the monitored ASG instance roles secretsmanager:GetSecretValue on it (not on the admin secret). null when monitored_asgs is empty.',
+    value: (p) => p.reconciler.enrolmentSecretArn,
+  },
 };
 
 export function declareModuleOutputs(stack: Construct, pmm: PmmDeployment): void {
