@@ -697,11 +697,20 @@ describe('reconciler handler against a real PMM HTTP server', () => {
         times: 10,
       });
       givenAsgs({ db: [['i-1', 'InService']] });
+      let requestsAtSend = -1;
+      ssmMock.on(SendCommandCommand).callsFake(async () => {
+        requestsAtSend = pmm.requests.length;
+        return { Command: { CommandId: 'cmd-1' } };
+      });
 
       const summary = await run(['db']);
 
       expect(summary.failed).toEqual([]);
       expect(summary.added).toEqual([`db/${host('i-1')}`]);
+      // The cleanup comes after the installs were sent: a slow PMM cannot delay them.
+      expect(pmm.requests.slice(0, requestsAtSend).filter((r) => r.includes('/tokens'))).toEqual([
+        expect.stringMatching(/^POST \/graph\/api\/serviceaccounts\/500\/tokens$/),
+      ]);
       const deletes = new Set(grafana().filter((r) => r.startsWith('DELETE')));
       expect(deletes.size).toBe(10);
       // 12 expired - 9 deleted, the live one, the new one.

@@ -42,6 +42,12 @@ interface StoredToken {
 
 export type TokenSource = 'reused' | 'minted';
 
+export interface EnsuredToken {
+  readonly source: TokenSource;
+  /** The service account a token was minted for (for the expired-token cleanup). */
+  readonly accountId?: number;
+}
+
 function parseStored(raw: string): StoredToken | undefined {
   try {
     const v = JSON.parse(raw) as Partial<StoredToken>;
@@ -56,8 +62,7 @@ function parseStored(raw: string): StoredToken | undefined {
 
 /**
  * Makes sure the enrolment secret holds a token valid for at least `minRemainingSeconds`:
- * reuses the stored one, or mints a new one and writes it (PutSecretValue). Deletes expired
- * tokens of the service account afterwards (bounded; failures only logged). The token value
+ * reuses the stored one, or mints a new one and writes it (PutSecretValue). The token value
  * is never logged or returned.
  */
 export async function ensureEnrolmentToken(deps: {
@@ -67,7 +72,7 @@ export async function ensureEnrolmentToken(deps: {
   readonly now: () => number;
   readonly log: (entry: Record<string, unknown>) => void;
   readonly options?: EnrolmentTokenOptions;
-}): Promise<TokenSource> {
+}): Promise<EnsuredToken> {
   const o = deps.options ?? {};
   const ttl = o.ttlSeconds ?? 3600;
   const minRemaining = o.minRemainingSeconds ?? 2400;
@@ -86,7 +91,8 @@ export async function ensureEnrolmentToken(deps: {
     }
   }
   const now = deps.now();
-  if (stored && Date.parse(stored.expires_at) - now >= minRemaining * 1000) return 'reused';
+  if (stored && Date.parse(stored.expires_at) - now >= minRemaining * 1000)
+    return { source: 'reused' };
 
   const accountId = await deps.pmm.ensureServiceAccount(
     o.serviceAccountName ?? 'pmm-asg-reconciler-enrolment',
@@ -106,20 +112,26 @@ export async function ensureEnrolmentToken(deps: {
     tokenName: name,
     ttlSeconds: ttl,
   });
-
-  await deleteExpired(deps.pmm, accountId, o.maxExpiredDeletions ?? 10, deps.log);
-  return 'minted';
+  return { source: 'minted', accountId };
 }
 
-async function deleteExpired(
+/**
+ * Deletes expired tokens of the enrolment service account: at most `max`, none once `stop()`
+ * says the Lambda deadline is near; failures are only logged. Run after the installs were
+ * sent, so a slow PMM here cannot delay enrolment.
+ */
+export async function deleteExpiredTokens(
   pmm: PmmApi,
   accountId: number,
   max: number,
   log: (entry: Record<string, unknown>) => void,
+  stop: () => boolean,
 ): Promise<void> {
+  if (stop()) return;
   try {
     const expired = (await pmm.listServiceAccountTokens(accountId)).filter((t) => t.hasExpired);
     for (const t of expired.slice(0, max)) {
+      if (stop()) return;
       try {
         await pmm.deleteServiceAccountToken(accountId, t.id);
       } catch (e) {

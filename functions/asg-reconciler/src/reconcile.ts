@@ -1,7 +1,13 @@
 import { AwsClients, AwsIo } from './aws';
 import { ReconcilerConfig } from './config';
 import { chunk, decide, EnrolTarget, isLeaving, Plan, Problem, Retirement } from './decide';
-import { ensureEnrolmentToken, EnrolmentTokenOptions, TokenSource } from './enrolment';
+import {
+  deleteExpiredTokens,
+  ensureEnrolmentToken,
+  EnrolmentTokenOptions,
+  EnsuredToken,
+  TokenSource,
+} from './enrolment';
 import { EXIT, renderInstallScript, UnsafeValueError } from './install-command';
 import { PmmApi } from './pmm-api';
 import { PmmService } from './types';
@@ -175,7 +181,8 @@ export async function reconcile(deps: ReconcileDeps): Promise<Summary> {
     // ---- enrol new instances, batched across ASGs ----
     // The enrolment token is ensured once per run, and only when something is to be sent
     // (a steady-state run makes no Grafana or PutSecretValue call).
-    let token: Promise<TokenSource> | undefined;
+    let token: Promise<EnsuredToken> | undefined;
+    let minted: number | undefined;
     const ensureToken = () =>
       (token ??= ensureEnrolmentToken({
         pmm: pmm!,
@@ -184,7 +191,11 @@ export async function reconcile(deps: ReconcileDeps): Promise<Summary> {
         now,
         log,
         options: o.enrolmentToken,
-      }).then((source) => (tokenSource = source)));
+      }).then((t) => {
+        tokenSource = t.source;
+        minted = t.accountId;
+        return t;
+      }));
     const enrol = async (targets: EnrolTarget[]) =>
       runInstall(targets, { aws, cfg, o, deps, now, concurrency, failed, skipped, ensureToken });
     const outcomes = await enrol(plan.enrol);
@@ -225,6 +236,16 @@ export async function reconcile(deps: ReconcileDeps): Promise<Summary> {
         }
       }
     }
+    // After a mint: expired tokens of the enrolment account go (bounded, only logged).
+    if (minted !== undefined) {
+      await deleteExpiredTokens(
+        pmm,
+        minted,
+        o.enrolmentToken?.maxExpiredDeletions ?? 10,
+        log,
+        () => deps.remainingMs() < margin,
+      );
+    }
   } catch (e) {
     failed.push({ asgName: '*', reason: `${errorName(e)}: ${errorMessage(e)}` });
   }
@@ -254,7 +275,7 @@ interface InstallContext {
   readonly failed: Problem[];
   readonly skipped: Problem[];
   /** Makes the enrolment secret hold a valid token (once per run). */
-  readonly ensureToken: () => Promise<TokenSource>;
+  readonly ensureToken: () => Promise<EnsuredToken>;
 }
 
 /** Sends the install command in batches, polls until done or the deadline, classifies. */
