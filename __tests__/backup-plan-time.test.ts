@@ -1,9 +1,5 @@
-import { execFileSync } from 'child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
 import { resource, synthModule } from './helpers/synth';
-import { terraformTestEnv } from './helpers/terraform';
+import { terraformEval } from './helpers/terraform';
 
 /**
  * Evaluates the synthesized plan-time expressions with real Terraform (`terraform console`,
@@ -11,41 +7,20 @@ import { terraformTestEnv } from './helpers/terraform';
  */
 const tf = synthModule();
 const unwrap = (expr: string) => expr.replace(/^\$\{/, '').replace(/\}$/, '');
-const dir = mkdtempSync(join(tmpdir(), 'pmm-plan-time-'));
-writeFileSync(
-  join(dir, 'vars.tf.json'),
-  JSON.stringify({
-    variable: Object.fromEntries(
-      [
-        'enable_weekly_backup',
-        'backup_schedule',
-        'backup_retention_days',
-        'weekly_backup_schedule',
-        'weekly_backup_retention_days',
-        'ebs_volume_type',
-        'backup_root_volume',
-      ].map((v) => [v, tf.variable[v]]),
-    ),
-  }),
+const variables = Object.fromEntries(
+  [
+    'enable_weekly_backup',
+    'backup_schedule',
+    'backup_retention_days',
+    'weekly_backup_schedule',
+    'weekly_backup_retention_days',
+    'ebs_volume_type',
+    'backup_root_volume',
+  ].map((v) => [v, tf.variable[v]]),
 );
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function evaluate(expr: string, vars: Record<string, string>): unknown {
-  const args = ['console', '-no-color', ...Object.entries(vars).map(([k, v]) => `-var=${k}=${v}`)];
-  let out: string;
-  try {
-    out = execFileSync('terraform', args, {
-      cwd: dir,
-      input: `jsonencode(${expr})\n`,
-      encoding: 'utf8',
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: terraformTestEnv(),
-    });
-  } catch (e) {
-    throw new Error(`terraform console failed (is terraform on PATH?): ${String(e)}`);
-  }
-  return JSON.parse(JSON.parse(out.trim()));
-}
+const evaluate = (expr: string, values: Record<string, string>): unknown =>
+  terraformEval(expr, { variables, values });
 
 describe('plan-time switches evaluated by terraform', () => {
   const plan = resource(tf, 'aws_backup_plan', 'backup_plan');

@@ -1,37 +1,20 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Testing, TerraformStack } from 'cdktf';
 import { DataVolume } from '../constructs/data-volume';
 import { resource, synthModule } from './helpers/synth';
-import { terraformTestEnv } from './helpers/terraform';
+import { terraformEval } from './helpers/terraform';
 
 const tf = synthModule();
 const volume = resource(tf, 'aws_ebs_volume', 'data_volume_volume');
 
-/** Evaluates a synthesized `${...}` expression with real Terraform for the given variables. */
-function evaluate(expression: string, vars: Record<string, string | number>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'pmm-tf-eval-'));
-  try {
-    const variable = Object.fromEntries(
-      Object.entries(vars).map(([k, v]) => [
-        k,
-        { type: typeof v === 'number' ? 'number' : 'string' },
-      ]),
-    );
-    writeFileSync(join(dir, 'main.tf.json'), JSON.stringify({ variable }));
-    const args = Object.entries(vars).flatMap(([k, v]) => ['-var', `${k}=${v}`]);
-    return execFileSync('terraform', ['console', ...args], {
-      cwd: dir,
-      input: expression.replace(/^\$\{/, '').replace(/\}$/, '') + '\n',
-      encoding: 'utf8',
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: terraformTestEnv(),
-    }).trim();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+/** A synthesized expression evaluated by real Terraform for these variable values. */
+function evaluate(expression: string, vars: Record<string, string | number>): unknown {
+  const variables = Object.fromEntries(
+    Object.entries(vars).map(([k, v]) => [
+      k,
+      { type: typeof v === 'number' ? 'number' : 'string' },
+    ]),
+  );
+  return terraformEval(expression, { variables, values: vars });
 }
 
 describe('data volume', () => {
@@ -59,13 +42,12 @@ describe('data volume', () => {
     /** The error messages of the preconditions that fail for these variables (real Terraform). */
     function failing(type: string, size: number, iops: number, throughput: number): string[] {
       const list = preconditions.map((p) => p.condition.replace(/^\$\{/, '').replace(/\}$/, ''));
-      const out = evaluate(`\${[${list.join(', ')}]}`, {
+      const results = evaluate(`[${list.join(', ')}]`, {
         ebs_volume_type: type,
         ebs_volume_size: size,
         ebs_iops: iops,
         ebs_throughput: throughput,
-      });
-      const results = [...out.matchAll(/\b(true|false)\b/g)].map((m) => m[1] === 'true');
+      }) as boolean[];
       expect(results).toHaveLength(preconditions.length);
       return preconditions.filter((_, i) => !results[i]).map((p) => p.error_message);
     }
@@ -114,10 +96,10 @@ describe('data volume', () => {
   });
 
   it.each([
-    ['gp3', '3000', '125'],
-    ['gp2', 'tonumber(null)', 'tonumber(null)'],
-    ['io1', '3000', 'tonumber(null)'],
-    ['io2', '3000', 'tonumber(null)'],
+    ['gp3', 3000, 125],
+    ['gp2', null, null],
+    ['io1', 3000, null],
+    ['io2', 3000, null],
   ])('%s gets IOPS %s and throughput %s at plan time', (type, iops, throughput) => {
     const vars = { ebs_volume_type: type, ebs_iops: 3000, ebs_throughput: 125 };
     expect(evaluate(volume.iops, vars)).toBe(iops);

@@ -1,11 +1,7 @@
-import { execFileSync } from 'child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
 import { MODULE_OUTPUTS } from '../stacks/module-interface';
 import { MODULE_VARIABLES } from '../stacks/module-variables';
 import { synthModule } from './helpers/synth';
-import { terraformTestEnv } from './helpers/terraform';
+import { terraformEval } from './helpers/terraform';
 
 const tf = synthModule();
 
@@ -184,37 +180,22 @@ describe('validation conditions evaluated by terraform', () => {
   // Each variable declared with its type and default only, so `terraform console` accepts
   // any value and the condition itself decides (no providers, no network).
   const NAMES = ['admin_cidr_block', 'allowed_cidr_blocks', 'certificate_issuers'] as const;
-  const dir = mkdtempSync(join(tmpdir(), 'pmm-validation-'));
-  writeFileSync(
-    join(dir, 'vars.tf.json'),
-    JSON.stringify({
-      variable: Object.fromEntries(
-        NAMES.map((n) => [
-          n,
-          { type: tf.variable[n].type, default: tf.variable[n].default ?? null, nullable: true },
-        ]),
-      ),
-    }),
+  const variables = Object.fromEntries(
+    NAMES.map((n) => [
+      n,
+      { type: tf.variable[n].type, default: tf.variable[n].default ?? null, nullable: true },
+    ]),
   );
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   /** The validation conditions of `name` evaluated with `value` (HCL), as booleans. */
   function conditions(name: (typeof NAMES)[number], value?: string): boolean[] {
     const exprs = (tf.variable[name].validation as { condition: string }[]).map((v) =>
       v.condition.slice(2, -1),
     );
-    const out = execFileSync(
-      'terraform',
-      ['console', '-no-color', ...(value === undefined ? [] : [`-var=${name}=${value}`])],
-      {
-        cwd: dir,
-        input: `jsonencode([${exprs.join(', ')}])\n`,
-        encoding: 'utf8',
-        stdio: ['pipe', 'pipe', 'pipe'],
-        env: terraformTestEnv(),
-      },
-    );
-    return JSON.parse(JSON.parse(out.trim()));
+    return terraformEval(`[${exprs.join(', ')}]`, {
+      variables,
+      values: value === undefined ? {} : { [name]: value },
+    }) as boolean[];
   }
 
   it.each([

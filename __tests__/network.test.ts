@@ -1,12 +1,8 @@
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { execFileSync } from 'child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
 import { TerraformStack, Testing } from 'cdktf';
 import { Network, NetworkProps } from '../constructs/network';
 import { resourcesOf, synthModule, TfJson } from './helpers/synth';
-import { terraformTestEnv } from './helpers/terraform';
+import { terraformEval } from './helpers/terraform';
 
 const INGRESS = 'aws_vpc_security_group_ingress_rule';
 const EGRESS = 'aws_vpc_security_group_egress_rule';
@@ -30,29 +26,10 @@ function ingressOf(sg: string): Record<string, TfJson> {
  * `monitored_asgs` (HCL) declared exactly as the module declares it.
  */
 function evaluateWithAsgs(expr: string, monitoredAsgs: string): unknown {
-  const dir = mkdtempSync(join(tmpdir(), 'pmm-network-'));
-  try {
-    writeFileSync(
-      join(dir, 'vars.tf.json'),
-      JSON.stringify({
-        variable: { monitored_asgs: { type: tf.variable.monitored_asgs.type, default: [] } },
-      }),
-    );
-    const out = execFileSync(
-      'terraform',
-      ['console', '-no-color', `-var=monitored_asgs=${monitoredAsgs}`],
-      {
-        cwd: dir,
-        input: `jsonencode(${expr})\n`,
-        encoding: 'utf8',
-        stdio: ['pipe', 'pipe', 'pipe'],
-        env: terraformTestEnv(),
-      },
-    );
-    return JSON.parse(JSON.parse(out.trim()));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return terraformEval(expr, {
+    variables: { monitored_asgs: { type: tf.variable.monitored_asgs.type, default: [] } },
+    values: { monitored_asgs: monitoredAsgs },
+  });
 }
 
 /** A Network in a plain stack with literal props. */

@@ -1,7 +1,12 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 /**
- * Environment for tests that run a real `terraform` (console only: no providers, no network).
- * The machine's own CLI config (TF_CLI_CONFIG_FILE, ~/.terraformrc) and Terraform inputs are
- * ignored, so a result does not depend on who runs the test.
+ * Environment for tests that run a real `terraform` (no providers beyond the builtin one, no
+ * network). The machine's own CLI config (TF_CLI_CONFIG_FILE, ~/.terraformrc) and Terraform
+ * inputs are ignored, so a result does not depend on who runs the test.
  */
 export function terraformTestEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
@@ -14,4 +19,44 @@ export function terraformTestEnv(): NodeJS.ProcessEnv {
     if (k.startsWith('TF_VAR_') || k.startsWith('TF_CLI_ARGS')) delete env[k];
   }
   return env;
+}
+
+export interface TerraformEvalOptions {
+  /** Variable blocks to declare, as in `*.tf.json` (name -> { type, default, ... }). */
+  readonly variables?: Record<string, unknown>;
+  /** Their values: HCL literals (`'["a"]'`, `'null'`) or numbers, passed as `-var`. */
+  readonly values?: Readonly<Record<string, string | number>>;
+}
+
+/**
+ * Evaluates `expression` (HCL; a synthesized `${...}` wrapper is removed) with real Terraform
+ * (`terraform console` in a scratch folder) and returns its value, JSON-decoded (`null` for
+ * null, numbers as numbers).
+ */
+export function terraformEval(expression: string, options: TerraformEvalOptions = {}): unknown {
+  const hcl =
+    expression.startsWith('${') && expression.endsWith('}') ? expression.slice(2, -1) : expression;
+  const dir = mkdtempSync(join(tmpdir(), 'pmm-tf-eval-'));
+  try {
+    if (options.variables !== undefined) {
+      writeFileSync(join(dir, 'vars.tf.json'), JSON.stringify({ variable: options.variables }));
+    }
+    const args = Object.entries(options.values ?? {}).map(([k, v]) => `-var=${k}=${v}`);
+    let out: string;
+    try {
+      out = execFileSync('terraform', ['console', '-no-color', ...args], {
+        cwd: dir,
+        input: `jsonencode(${hcl})\n`,
+        encoding: 'utf8',
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: terraformTestEnv(),
+      });
+    } catch (e) {
+      const stderr = (e as { stderr?: string }).stderr ?? '';
+      throw new Error(`terraform console failed (is terraform on PATH?): ${stderr || String(e)}`);
+    }
+    return JSON.parse(JSON.parse(out.trim()) as string);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
