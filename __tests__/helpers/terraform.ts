@@ -2,23 +2,16 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { terraformEnv } from '../../scripts/verify/lib/terraform';
 
 /**
  * Environment for tests that run a real `terraform` (no providers beyond the builtin one, no
- * network). The machine's own CLI config (TF_CLI_CONFIG_FILE, ~/.terraformrc) and Terraform
- * inputs are ignored, so a result does not depend on who runs the test.
+ * network): the verify pipeline's own terraform environment with an empty CLI config, so the
+ * machine's TF_CLI_CONFIG_FILE / ~/.terraformrc and the caller's TF_VAR_* / TF_CLI_ARGS* do
+ * not change a result.
  */
 export function terraformTestEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    TF_CLI_CONFIG_FILE: '/dev/null',
-    CHECKPOINT_DISABLE: '1',
-    TF_IN_AUTOMATION: '1',
-  };
-  for (const k of Object.keys(env)) {
-    if (k.startsWith('TF_VAR_') || k.startsWith('TF_CLI_ARGS')) delete env[k];
-  }
-  return env;
+  return terraformEnv('/dev/null');
 }
 
 export interface TerraformEvalOptions {
