@@ -5,7 +5,15 @@ import {
   PutSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import {
+  DescribeInstanceInformationCommand,
+  GetCommandInvocationCommand,
+  GetParameterCommand,
+  ListCommandsCommand,
+  PutParameterCommand,
+  SendCommandCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
 import { chunk } from './decide';
 import { AsgInstance, InstanceDetails } from './types';
 import { errorMessage, mapLimit, withThrottleRetry } from './util';
@@ -15,6 +23,13 @@ export interface AwsClients {
   readonly ec2: EC2Client;
   readonly ssm: SSMClient;
   readonly secrets: SecretsManagerClient;
+}
+
+export interface AsgListing {
+  /** Listed ASGs -> instances; an ASG whose call failed -> undefined. */
+  readonly membership: Map<string, AsgInstance[] | undefined>;
+  /** ASGs a successful call did not return. */
+  readonly missing: string[];
 }
 
 export interface AwsOptions {
@@ -69,13 +84,17 @@ export class AwsIo {
   }
 
   /**
-   * Instances of each named ASG (every lifecycle state). An ASG whose call failed maps to
-   * undefined; an ASG that does not exist maps to [] (its instances are gone).
+   * Instances of each named ASG (every lifecycle state). `membership` maps a listed ASG to its
+   * instances and an ASG whose call failed to undefined (unknown); `missing` names the ASGs a
+   * successful call did not return (a typo, a deleted group, eventual consistency): missing is
+   * not empty, the caller decides what that means.
    */
-  async asgMembership(names: readonly string[]): Promise<Map<string, AsgInstance[] | undefined>> {
-    const result = new Map<string, AsgInstance[] | undefined>();
+  async asgMembership(names: readonly string[]): Promise<AsgListing> {
+    const membership = new Map<string, AsgInstance[] | undefined>();
+    const missing: string[] = [];
     await mapLimit(chunk(names, ASG_NAMES_PER_CALL), this.options.concurrency, async (group) => {
-      const found = new Map<string, AsgInstance[]>(group.map((n) => [n, []]));
+      const found = new Map<string, AsgInstance[]>();
+      const wanted = new Set(group);
       try {
         let token: string | undefined;
         do {
@@ -89,26 +108,119 @@ export class AwsIo {
             ),
           );
           for (const g of page.AutoScalingGroups ?? []) {
-            const list = found.get(g.AutoScalingGroupName ?? '');
-            if (list === undefined) continue;
+            const name = g.AutoScalingGroupName ?? '';
+            if (!wanted.has(name)) continue;
+            const list = found.get(name) ?? [];
+            found.set(name, list);
             for (const i of g.Instances ?? []) {
               if (!i.InstanceId) continue;
               list.push({
                 instanceId: i.InstanceId,
-                asgName: g.AutoScalingGroupName!,
+                asgName: name,
                 lifecycleState: i.LifecycleState ?? 'Unknown',
               });
             }
           }
           token = page.NextToken;
         } while (token);
-        for (const [n, list] of found) result.set(n, list);
+        for (const n of group) {
+          const list = found.get(n);
+          if (list === undefined) missing.push(n);
+          else membership.set(n, list);
+        }
       } catch (e) {
-        for (const n of group) result.set(n, undefined);
+        for (const n of group) membership.set(n, undefined);
         this.lastErrors.push(`DescribeAutoScalingGroups(${group.join(',')}): ${errorMessage(e)}`);
       }
     });
-    return result;
+    return { membership, missing };
+  }
+
+  /**
+   * The instances SSM reports Online among `ids` (DescribeInstanceInformation, 50 IDs per
+   * filter); undefined when a call failed (unknown: the caller sends anyway, as before).
+   */
+  async ssmOnline(ids: readonly string[]): Promise<Set<string> | undefined> {
+    const online = new Set<string>();
+    try {
+      for (const group of chunk(ids, 50)) {
+        let token: string | undefined;
+        do {
+          const page = await this.retry('DescribeInstanceInformation', () =>
+            this.clients.ssm.send(
+              new DescribeInstanceInformationCommand({
+                Filters: [{ Key: 'InstanceIds', Values: group }],
+                MaxResults: 50,
+                NextToken: token,
+              }),
+            ),
+          );
+          for (const i of page.InstanceInformationList ?? []) {
+            if (i.InstanceId && i.PingStatus === 'Online') online.add(i.InstanceId);
+          }
+          token = page.NextToken;
+        } while (token);
+      }
+      return online;
+    } catch (e) {
+      this.lastErrors.push(`DescribeInstanceInformation: ${errorMessage(e)}`);
+      return undefined;
+    }
+  }
+
+  /**
+   * Install commands of this reconciler still running (Pending/InProgress), by instance ID,
+   * sent after `sinceMs`: a run does not send a second install to an instance an earlier run
+   * is still enrolling; it follows that command instead. undefined when the call failed.
+   */
+  async inFlightInstalls(sinceMs: number, commentPrefix: string) {
+    const byInstance = new Map<string, string>();
+    try {
+      let token: string | undefined;
+      do {
+        const page = await this.retry('ListCommands', () =>
+          this.clients.ssm.send(
+            new ListCommandsCommand({
+              Filters: [
+                { key: 'InvokedAfter', value: new Date(sinceMs).toISOString() },
+                { key: 'DocumentName', value: 'AWS-RunShellScript' },
+              ],
+              MaxResults: 50,
+              NextToken: token,
+            }),
+          ),
+        );
+        for (const c of page.Commands ?? []) {
+          if (!c.CommandId || !(c.Comment ?? '').startsWith(commentPrefix)) continue;
+          if (c.Status !== 'Pending' && c.Status !== 'InProgress') continue;
+          for (const id of c.InstanceIds ?? []) byInstance.set(id, c.CommandId);
+        }
+        token = page.NextToken;
+      } while (token);
+      return byInstance;
+    } catch (e) {
+      this.lastErrors.push(`ListCommands: ${errorMessage(e)}`);
+      return undefined;
+    }
+  }
+
+  /** A parameter's value; undefined when it does not exist. Other failures throw. */
+  async parameter(name: string): Promise<string | undefined> {
+    try {
+      const out = await this.retry('GetParameter', () =>
+        this.clients.ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true })),
+      );
+      return out.Parameter?.Value;
+    } catch (e) {
+      if ((e as { name?: string }).name === 'ParameterNotFound') return undefined;
+      throw e;
+    }
+  }
+
+  async putParameter(name: string, value: string): Promise<void> {
+    await this.retry('PutParameter', () =>
+      this.clients.ssm.send(new PutParameterCommand({ Name: name, Value: value, Overwrite: true })),
+    );
   }
 
   /** Errors swallowed by the partial-result calls above and below (reported in the summary). */
