@@ -114,14 +114,12 @@ export async function ensureEnrolmentToken(deps: {
   } catch (e) {
     // Not stored, so never used: revoke it rather than leave an Admin token alive for an hour.
     if (minted.id !== undefined) {
-      await deps.pmm
-        .deleteServiceAccountToken(accountId, minted.id)
-        .catch((d: unknown) =>
-          deps.log({
-            level: 'warn',
-            message: `revoking the unstored token ${name}: ${errorMessage(d)}`,
-          }),
-        );
+      await deps.pmm.deleteServiceAccountToken(accountId, minted.id).catch((d: unknown) =>
+        deps.log({
+          level: 'warn',
+          message: `revoking the unstored token ${name}: ${errorMessage(d)}`,
+        }),
+      );
     }
     throw e;
   }

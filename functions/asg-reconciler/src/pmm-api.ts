@@ -26,6 +26,9 @@ export interface ServiceAccountToken {
   readonly hasExpired: boolean;
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
+
 const isNotFound = (e: unknown) => e instanceof PmmRequestError && e.status === 404;
 
 /** A 2xx answer whose shape is not what PMM documents (never read as "nothing there"). */
@@ -57,9 +60,7 @@ export class PmmApi {
    */
   async listServices(): Promise<PmmService[]> {
     const body = await this.t.request<{ services?: RawService[] }>('GET', 'v1/management/services');
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-      throw malformed('GET /v1/management/services');
-    }
+    if (!isObject(body)) throw malformed('GET /v1/management/services');
     if (body.services !== undefined && !Array.isArray(body.services)) {
       throw malformed('GET /v1/management/services');
     }
@@ -102,7 +103,7 @@ export class PmmApi {
       'graph/api/serviceaccounts/search',
       { searchParams: { query: name, perpage: 100 } },
     );
-    if (!found || (found.serviceAccounts !== undefined && !Array.isArray(found.serviceAccounts))) {
+    if (!isObject(found) || !Array.isArray(found.serviceAccounts ?? [])) {
       throw malformed('GET /graph/api/serviceaccounts/search');
     }
     const existing = (found.serviceAccounts ?? []).find((a) => a.name === name);
