@@ -110,18 +110,32 @@ export class PmmTransport {
     let status: number;
     let body: string;
     let contentType: string;
+    // The budget covers the request with its retries: past it, the request is aborted.
+    const controller = new AbortController();
+    let outOfTime = false;
+    const timer = Number.isFinite(budget)
+      ? setTimeout(() => {
+          outOfTime = true;
+          controller.abort();
+        }, Math.ceil(budget))
+      : undefined;
     try {
       const res = await this.http(path, {
         method,
         searchParams: req.searchParams,
         json: req.json,
-        ...(Number.isFinite(budget) ? { signal: AbortSignal.timeout(Math.ceil(budget)) } : {}),
+        signal: controller.signal,
       });
       status = res.statusCode;
       body = res.body;
       contentType = String(res.headers['content-type'] ?? '');
     } catch (e) {
+      if (outOfTime) {
+        throw new PmmRequestError('deadline', `${what}: aborted, Lambda deadline near`);
+      }
       throw this.translate(what, e);
+    } finally {
+      clearTimeout(timer);
     }
     if (status >= 300) {
       throw new PmmRequestError(
@@ -156,10 +170,6 @@ export class PmmTransport {
       return new PmmRequestError('timeout', `${what}: timed out (${e.event})`);
     }
     const name = (e as { name?: string })?.name;
-    const code = (e as { code?: string })?.code;
-    if (name === 'AbortError' || name === 'TimeoutError' || code === 'ERR_ABORTED') {
-      return new PmmRequestError('deadline', `${what}: aborted, Lambda deadline near`);
-    }
     if (e instanceof RequestError) {
       // Node's network messages ("connect ECONNREFUSED 10.0.1.5:80") carry no URL; redacted
       // anyway. got's own message is not used: some of its errors embed the URL.

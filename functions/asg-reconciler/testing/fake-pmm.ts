@@ -91,7 +91,8 @@ export class FakePmm {
     const fault = this.faults.find((f) => f.times > 0 && line.startsWith(f.match));
     if (fault) {
       fault.times--;
-      if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
+      // unref: a hanging answer must not keep the test process alive after the server stopped.
+      if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs).unref());
       if (res.destroyed) return;
       if (fault.reset) {
         req.socket.destroy();

@@ -75,6 +75,7 @@ export class Bed {
   /** Fresh PMM and AWS state (a new FakePmm on a new port), for each test. */
   async start(): Promise<void> {
     this.pmm = new FakePmm(this.password);
+    this.commandN = 0;
     this.groups = {};
     this.state = '{}';
     this.enrolmentSecret = undefined;
