@@ -46,7 +46,7 @@ describe('ASG reconciler infrastructure', () => {
       PMM_ENROLMENT_SECRET_ARN:
         '${one(aws_secretsmanager_secret.pmm_reconciler_enrolment_secret[*].arn)}',
       RECONCILER_STATE_PARAMETER: '${one(aws_ssm_parameter.pmm_reconciler_state[*].name)}',
-      MISSING_ASG_GRACE_SECONDS: '21600',
+      MISSING_ASG_GRACE_HOURS: '6',
     });
     // No --enable-source-maps: the bundle has no source map to enable.
     expect(fn.environment.variables.NODE_OPTIONS).toBeUndefined();
@@ -196,11 +196,11 @@ describe('ASG reconciler infrastructure', () => {
       adminSecretArn: 'arn',
       logRetentionDays: 7,
     };
-    expect(() => new AsgReconciler(stack, 'r', { ...props, missingAsgGraceSeconds: -1 })).toThrow(
-      /missingAsgGraceSeconds/,
+    expect(() => new AsgReconciler(stack, 'r', { ...props, missingAsgGraceHours: 0 })).toThrow(
+      /missingAsgGraceHours/,
     );
     expect(
-      () => new AsgReconciler(stack, 'r2', { ...props, missingAsgGraceSeconds: 3600 }),
+      () => new AsgReconciler(stack, 'r2', { ...props, missingAsgGraceHours: 24 }),
     ).not.toThrow();
   });
 });

@@ -12,7 +12,7 @@ import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { SsmParameter } from '@cdktf/provider-aws/lib/ssm-parameter';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
-import { AssetType, Fn, IResolvable, Op, propertyAccess, TerraformAsset } from 'cdktf';
+import { AssetType, Fn, IResolvable, Op, propertyAccess, TerraformAsset, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -64,11 +64,11 @@ export interface AsgReconcilerProps {
    */
   readonly scheduleExpression?: string;
   /**
-   * How long a monitored ASG may be missing from DescribeAutoScalingGroups before the
-   * services the reconciler registered for it are removed (it is reported every run meanwhile).
-   * @default 21600 (6 hours)
+   * Hours a monitored ASG may be missing from DescribeAutoScalingGroups before the services
+   * the reconciler registered for it are removed (it is reported every run meanwhile).
+   * @default 6
    */
-  readonly missingAsgGraceSeconds?: number;
+  readonly missingAsgGraceHours?: number;
 }
 
 /** The Auto Scaling events that trigger a run besides the schedule. */
@@ -101,14 +101,8 @@ export class AsgReconciler extends Construct {
     super(scope, id);
     const timeoutSeconds = props.timeoutSeconds ?? 300;
     requireInRange('AsgReconciler', 'timeoutSeconds', timeoutSeconds, 60, 900);
-    const missingAsgGraceSeconds = props.missingAsgGraceSeconds ?? 21_600;
-    requireInRange(
-      'AsgReconciler',
-      'missingAsgGraceSeconds',
-      missingAsgGraceSeconds,
-      0,
-      30 * 24 * 3600,
-    );
+    const missingAsgGraceHours = props.missingAsgGraceHours ?? 6;
+    requireInRange('AsgReconciler', 'missingAsgGraceHours', missingAsgGraceHours, 1, 720);
     requireBundle(RECONCILER_ZIP);
 
     const count = countWhenNotEmpty(props.monitoredAsgs);
@@ -313,7 +307,7 @@ export class AsgReconciler extends Construct {
           PMM_ADMIN_SECRET_ARN: props.adminSecretArn,
           PMM_ENROLMENT_SECRET_ARN: enrolmentSecretArn,
           RECONCILER_STATE_PARAMETER: stateParameterName,
-          MISSING_ASG_GRACE_SECONDS: String(missingAsgGraceSeconds),
+          MISSING_ASG_GRACE_HOURS: Token.asString(missingAsgGraceHours),
           // No NODE_OPTIONS=--enable-source-maps: the bundle ships no source map (it would
           // only slow cold starts and stack traces would still be minified).
         },

@@ -198,15 +198,15 @@ describe('reconciler handler() entry point', () => {
     expect(triggerOf(null)).toBe('schedule');
   });
 
-  it('rejects a malformed MISSING_ASG_GRACE_SECONDS, naming it', async () => {
+  it('rejects a malformed MISSING_ASG_GRACE_HOURS, naming it', async () => {
     process.env.MONITORED_ASGS = JSON.stringify([{ asg_name: 'db', username: 'pmm' }]);
     process.env.PMM_SERVER_ADDRESS = PMM_IP;
     process.env.PMM_ADMIN_SECRET_ARN = SECRET_ARN;
     process.env.PMM_ENROLMENT_SECRET_ARN = ENROLMENT_ARN;
     process.env.RECONCILER_STATE_PARAMETER = '/p';
-    process.env.MISSING_ASG_GRACE_SECONDS = '6h';
+    process.env.MISSING_ASG_GRACE_HOURS = '6h';
     await expect(handler({}, { getRemainingTimeInMillis: () => 300_000 })).rejects.toThrow(
-      'MISSING_ASG_GRACE_SECONDS must be a whole number of seconds >= 0, got 6h',
+      'MISSING_ASG_GRACE_HOURS must be a whole number of hours >= 1, got 6h',
     );
   });
 });

@@ -59,14 +59,14 @@ export function parseMonitoredAsgs(json: string): AsgConfig[] {
   });
 }
 
-/** Default grace period for a missing ASG: 6 hours. */
-export const DEFAULT_MISSING_GRACE_SECONDS = 21_600;
+/** Default grace period for a missing ASG (module variable reconciler_missing_asg_grace_hours). */
+export const DEFAULT_MISSING_GRACE_HOURS = 6;
 
-function graceSeconds(raw: string | undefined): number {
-  if (raw === undefined || raw === '') return DEFAULT_MISSING_GRACE_SECONDS;
+function graceHours(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return DEFAULT_MISSING_GRACE_HOURS;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) {
-    throw new Error(`MISSING_ASG_GRACE_SECONDS must be a whole number of seconds >= 0, got ${raw}`);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new Error(`MISSING_ASG_GRACE_HOURS must be a whole number of hours >= 1, got ${raw}`);
   }
   return n;
 }
@@ -80,6 +80,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): ReconcilerConfig {
     adminSecretArn: required(env, 'PMM_ADMIN_SECRET_ARN'),
     enrolmentSecretArn: required(env, 'PMM_ENROLMENT_SECRET_ARN'),
     stateParameterName: required(env, 'RECONCILER_STATE_PARAMETER'),
-    missingGraceMs: graceSeconds(env.MISSING_ASG_GRACE_SECONDS) * 1000,
+    missingGraceMs: graceHours(env.MISSING_ASG_GRACE_HOURS) * 3_600_000,
   };
 }
