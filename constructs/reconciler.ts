@@ -307,7 +307,9 @@ export class AsgReconciler extends Construct {
           PMM_ADMIN_SECRET_ARN: props.adminSecretArn,
           PMM_ENROLMENT_SECRET_ARN: enrolmentSecretArn,
           RECONCILER_STATE_PARAMETER: stateParameterName,
-          MISSING_ASG_GRACE_HOURS: Token.asString(missingAsgGraceHours),
+          MISSING_ASG_GRACE_HOURS: Token.isUnresolved(missingAsgGraceHours)
+            ? Token.asString(missingAsgGraceHours)
+            : String(missingAsgGraceHours),
           // No NODE_OPTIONS=--enable-source-maps: the bundle ships no source map (it would
           // only slow cold starts and stack traces would still be minified).
         },
