@@ -425,6 +425,11 @@ describe('reconciler promises (issue 11) against a real PMM HTTP server', () => 
       });
       done = true;
       const second = await bed.run();
+      const filters = bed.ssm.commandCalls(ListCommandsCommand)[0].args[0].input.Filters;
+      expect(filters).toEqual([
+        { key: 'InvokedAfter', value: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/) },
+        { key: 'DocumentName', value: 'AWS-RunShellScript' },
+      ]);
       expect(sends()).toHaveLength(1);
       expect(summaryOf(second).added.sort()).toEqual(
         [`db/${host('i-1')}`, `db/${host('i-2')}`].sort(),

@@ -182,7 +182,11 @@ export class AwsIo {
           this.clients.ssm.send(
             new ListCommandsCommand({
               Filters: [
-                { key: 'InvokedAfter', value: new Date(sinceMs).toISOString() },
+                // SSM's documented form: 2021-07-07T00:00:00Z (no fractional seconds).
+                {
+                  key: 'InvokedAfter',
+                  value: new Date(sinceMs).toISOString().replace(/\.\d+Z$/, 'Z'),
+                },
                 { key: 'DocumentName', value: 'AWS-RunShellScript' },
               ],
               MaxResults: 50,
