@@ -2,8 +2,11 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { RDSClient } from '@aws-sdk/client-rds';
 import { loadConfig } from './config';
 import { reconcile, Summary, Trigger } from './reconcile';
+import { loadRdsConfig } from './rds-config';
+import { runWithRds, WithRds } from './rds-handler';
 
 /** The subset of the Lambda context the handler uses. */
 export interface LambdaContext {
@@ -16,6 +19,7 @@ let clients:
       ec2: EC2Client;
       ssm: SSMClient;
       secrets: SecretsManagerClient;
+      rds: RDSClient;
     }
   | undefined;
 
@@ -40,17 +44,19 @@ export function triggerOf(event: unknown): Trigger {
  * runs never overlap; events that arrive during a run are queued by Lambda and find little
  * or nothing left to do).
  */
-export async function handler(event: unknown, context: LambdaContext): Promise<Summary> {
+export async function handler(event: unknown, context: LambdaContext): Promise<WithRds<Summary>> {
   clients ??= {
     autoScaling: new AutoScalingClient({}),
     ec2: new EC2Client({}),
     ssm: new SSMClient({}),
     secrets: new SecretsManagerClient({}),
+    rds: new RDSClient({}),
   };
-  return reconcile({
-    config: loadConfig(process.env),
-    clients,
-    remainingMs: () => context.getRemainingTimeInMillis(),
-    trigger: triggerOf(event),
-  });
+  const config = loadConfig(process.env);
+  const remainingMs = () => context.getRemainingTimeInMillis();
+  // The RDS phase (monitored_rds) runs beside the ASG phase: rds-handler.ts.
+  return runWithRds(
+    () => reconcile({ config, clients: clients!, remainingMs, trigger: triggerOf(event) }),
+    { config: loadRdsConfig(process.env, config), clients, remainingMs },
+  );
 }

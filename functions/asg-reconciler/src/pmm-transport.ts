@@ -30,6 +30,11 @@ export interface PmmTransportOptions {
   readonly budgetMs?: () => number;
   /** Secrets to keep out of every message (the password is always added). */
   readonly redactor?: Redactor;
+  /**
+   * Accept PMM's self-signed certificate on an `https://` base URL (the RDS phase: encrypted
+   * in transit inside the VPC, not authenticated). @default false
+   */
+  readonly tlsSkipVerify?: boolean;
 }
 
 export type PmmErrorKind = 'http' | 'network' | 'timeout' | 'redirect' | 'parse' | 'deadline';
@@ -77,6 +82,7 @@ export class PmmTransport {
       headers: { authorization: `Basic ${basic}`, accept: 'application/json' },
       responseType: 'text',
       followRedirect: false,
+      https: { rejectUnauthorized: options.tlsSkipVerify !== true },
       timeout: { request: options.requestTimeoutMs ?? 10_000 },
       retry: {
         limit: options.retries ?? 3,
