@@ -1,4 +1,5 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { AddressInfo } from 'node:net';
 
 /** A service as the fake PMM 3 server stores and lists it. */
@@ -64,6 +65,9 @@ export class FakePmm {
   /** Added to every answer (simulated latency). */
   public latencyMs = 0;
   private server?: Server;
+  private tlsServer?: Server;
+  /** Bodies of `POST /v1/management/services` with an `rds` key, with the protocol used. */
+  public readonly rdsAdds: { protocol: 'http' | 'https'; body: Record<string, unknown> }[] = [];
 
   constructor(private readonly password: string) {}
 
@@ -78,9 +82,21 @@ export class FakePmm {
     return `http://${host}:${address.port}`;
   }
 
+  /** Also serves the same API over TLS (PMM's 443), with the given key and certificate. */
+  async startTls(key: string, cert: string, host = '127.0.0.1'): Promise<string> {
+    this.tlsServer = createTlsServer({ key, cert }, (req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve, reject) => {
+      this.tlsServer!.once('error', reject);
+      this.tlsServer!.listen(0, host, resolve);
+    });
+    return `https://${host}:${(this.tlsServer.address() as AddressInfo).port}`;
+  }
+
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+    for (const server of [this.server, this.tlsServer]) {
+      server?.closeAllConnections();
+      await new Promise<void>((resolve) => server?.close(() => resolve()) ?? resolve());
+    }
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -118,19 +134,77 @@ export class FakePmm {
     const node = url.pathname.match(/^\/v1\/management\/nodes\/([^/]+)$/);
     if (req.method === 'DELETE' && node && url.searchParams.get('force') === 'true') {
       const before = this.services.length;
-      this.services = this.services.filter((s) => s.node_id !== node[1]);
+      this.services = this.services.filter((s) => s.node_id !== decodeURIComponent(node[1]));
       return this.send(res, before === this.services.length ? 404 : 200, {});
     }
     const svc = url.pathname.match(/^\/v1\/inventory\/services\/([^/]+)$/);
     if (req.method === 'DELETE' && svc && url.searchParams.get('force') === 'true') {
       const before = this.services.length;
-      this.services = this.services.filter((s) => s.service_id !== svc[1]);
+      this.services = this.services.filter((s) => s.service_id !== decodeURIComponent(svc[1]));
       return this.send(res, before === this.services.length ? 404 : 200, {});
+    }
+    if (req.method === 'POST' && url.pathname === '/v1/management/services') {
+      return this.addService(req, res);
     }
     if (url.pathname.startsWith('/graph/api/serviceaccounts')) {
       return this.grafana(req, res, url);
     }
     return this.send(res, 404, { code: 5, message: 'Not Found' });
+  }
+
+  /**
+   * `POST /v1/management/services` with an `rds` body (management/v1/rds.proto): validates
+   * what the proto requires, refuses a taken service or node name (409), creates a node and
+   * a service with the custom labels, answers `{ rds: { node, postgresql|mysql, ... } }`.
+   */
+  private async addService(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = (await readJson(req)) as { rds?: Record<string, unknown> };
+    const rds = body.rds;
+    if (!rds) return this.send(res, 400, { code: 3, message: 'only rds is implemented here' });
+    const tls = (req.socket as { encrypted?: boolean }).encrypted === true;
+    this.rdsAdds.push({ protocol: tls ? 'https' : 'http', body: rds });
+    for (const f of ['region', 'instance_id', 'address', 'username']) {
+      if (typeof rds[f] !== 'string' || rds[f] === '') {
+        return this.send(res, 400, { code: 3, message: `invalid field ${f}` });
+      }
+    }
+    if (!(Number(rds.port) > 0)) return this.send(res, 400, { code: 3, message: 'invalid port' });
+    const engine = rds.engine;
+    const type =
+      engine === 'DISCOVER_RDS_ENGINE_MYSQL'
+        ? 'mysql'
+        : engine === 'DISCOVER_RDS_ENGINE_POSTGRESQL'
+          ? 'postgresql'
+          : undefined;
+    if (!type) return this.send(res, 400, { code: 3, message: 'unsupported rds engine' });
+    const name = String(rds.service_name || rds.instance_id);
+    const nodeName = String(rds.node_name || rds.instance_id);
+    if (this.services.some((s) => s.service_name === name)) {
+      return this.send(res, 409, {
+        code: 6,
+        message: `Service with name "${name}" already exists.`,
+      });
+    }
+    if (this.services.some((s) => s.node_id === `node-${nodeName}`)) {
+      return this.send(res, 409, {
+        code: 6,
+        message: `Node with name "${nodeName}" already exists.`,
+      });
+    }
+    const service: FakeService = {
+      service_id: `svc-${this.nextId++}`,
+      service_name: name,
+      service_type: type,
+      node_id: `node-${nodeName}`,
+      custom_labels: (rds.custom_labels as Record<string, string> | undefined) ?? {},
+    };
+    this.services.push(service);
+    return this.send(res, 200, {
+      rds: {
+        node: { node_id: service.node_id, node_name: nodeName },
+        [type]: { service_id: service.service_id, service_name: name },
+      },
+    });
   }
 
   /** Grafana's service-account API (docs/sources/developers/http_api/serviceaccount.md). */
