@@ -37,6 +37,16 @@ export interface AwsOptions {
   readonly throttleBaseMs: number;
   /** Parallel AWS read calls. */
   readonly concurrency: number;
+  /** Milliseconds an AWS call may still take (the Lambda deadline minus its margin). */
+  readonly budgetMs?: () => number;
+}
+
+/** An AWS call not started, or abandoned, because the Lambda deadline is near. */
+export class AwsDeadlineError extends Error {
+  constructor(op: string) {
+    super(`${op}: Lambda deadline near`);
+    this.name = 'AwsDeadlineError';
+  }
 }
 
 /** DescribeAutoScalingGroups accepts up to 100 names per call (MaxRecords 100). */
@@ -57,11 +67,27 @@ export class AwsIo {
     this.calls[op] = (this.calls[op] ?? 0) + 1;
   }
 
-  private retry<T>(op: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * One AWS call with throttling retries, bounded by the time the Lambda has left: it does
+   * not start without budget and is abandoned (and aborted) when the budget runs out, so a
+   * hanging AWS API cannot keep the run from logging its summary.
+   */
+  private retry<T>(op: string, fn: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
     return withThrottleRetry(
       () => {
+        const budget = this.options.budgetMs?.() ?? Number.POSITIVE_INFINITY;
+        if (!(budget > 0)) return Promise.reject(new AwsDeadlineError(op));
         this.count(op);
-        return fn();
+        const controller = new AbortController();
+        if (!Number.isFinite(budget)) return fn(controller.signal);
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            controller.abort();
+            reject(new AwsDeadlineError(op));
+          }, Math.ceil(budget));
+        });
+        return Promise.race([fn(controller.signal), deadline]).finally(() => clearTimeout(timer));
       },
       this.options.throttleAttempts,
       this.options.throttleBaseMs,
@@ -69,8 +95,8 @@ export class AwsIo {
   }
 
   async secretString(arn: string): Promise<string> {
-    const out = await this.retry('GetSecretValue', () =>
-      this.clients.secrets.send(new GetSecretValueCommand({ SecretId: arn })),
+    const out = await this.retry('GetSecretValue', (abortSignal) =>
+      this.clients.secrets.send(new GetSecretValueCommand({ SecretId: arn }), { abortSignal }),
     );
     if (out.SecretString === undefined) throw new Error(`the secret ${arn} has no SecretString`);
     return out.SecretString;
@@ -78,8 +104,10 @@ export class AwsIo {
 
   /** Stores a new current version of a secret (the SDK adds the idempotency token). */
   async putSecretString(arn: string, value: string): Promise<void> {
-    await this.retry('PutSecretValue', () =>
-      this.clients.secrets.send(new PutSecretValueCommand({ SecretId: arn, SecretString: value })),
+    await this.retry('PutSecretValue', (abortSignal) =>
+      this.clients.secrets.send(new PutSecretValueCommand({ SecretId: arn, SecretString: value }), {
+        abortSignal,
+      }),
     );
   }
 
@@ -98,13 +126,14 @@ export class AwsIo {
       try {
         let token: string | undefined;
         do {
-          const page = await this.retry('DescribeAutoScalingGroups', () =>
+          const page = await this.retry('DescribeAutoScalingGroups', (abortSignal) =>
             this.clients.autoScaling.send(
               new DescribeAutoScalingGroupsCommand({
                 AutoScalingGroupNames: group,
                 MaxRecords: ASG_NAMES_PER_CALL,
                 NextToken: token,
               }),
+              { abortSignal },
             ),
           );
           for (const g of page.AutoScalingGroups ?? []) {
@@ -146,13 +175,14 @@ export class AwsIo {
       for (const group of chunk(ids, 50)) {
         let token: string | undefined;
         do {
-          const page = await this.retry('DescribeInstanceInformation', () =>
+          const page = await this.retry('DescribeInstanceInformation', (abortSignal) =>
             this.clients.ssm.send(
               new DescribeInstanceInformationCommand({
                 Filters: [{ Key: 'InstanceIds', Values: group }],
                 MaxResults: 50,
                 NextToken: token,
               }),
+              { abortSignal },
             ),
           );
           for (const i of page.InstanceInformationList ?? []) {
@@ -178,7 +208,7 @@ export class AwsIo {
     try {
       let token: string | undefined;
       do {
-        const page = await this.retry('ListCommands', () =>
+        const page = await this.retry('ListCommands', (abortSignal) =>
           this.clients.ssm.send(
             new ListCommandsCommand({
               Filters: [
@@ -192,6 +222,7 @@ export class AwsIo {
               MaxResults: 50,
               NextToken: token,
             }),
+            { abortSignal },
           ),
         );
         for (const c of page.Commands ?? []) {
@@ -211,8 +242,10 @@ export class AwsIo {
   /** A parameter's value; undefined when it does not exist. Other failures throw. */
   async parameter(name: string): Promise<string | undefined> {
     try {
-      const out = await this.retry('GetParameter', () =>
-        this.clients.ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true })),
+      const out = await this.retry('GetParameter', (abortSignal) =>
+        this.clients.ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }), {
+          abortSignal,
+        }),
       );
       return out.Parameter?.Value;
     } catch (e) {
@@ -222,8 +255,11 @@ export class AwsIo {
   }
 
   async putParameter(name: string, value: string): Promise<void> {
-    await this.retry('PutParameter', () =>
-      this.clients.ssm.send(new PutParameterCommand({ Name: name, Value: value, Overwrite: true })),
+    await this.retry('PutParameter', (abortSignal) =>
+      this.clients.ssm.send(
+        new PutParameterCommand({ Name: name, Value: value, Overwrite: true }),
+        { abortSignal },
+      ),
     );
   }
 
@@ -247,12 +283,13 @@ export class AwsIo {
       try {
         let token: string | undefined;
         do {
-          const page = await this.retry('DescribeInstances', () =>
+          const page = await this.retry('DescribeInstances', (abortSignal) =>
             this.clients.ec2.send(
               new DescribeInstancesCommand({
                 Filters: [{ Name: 'instance-id', Values: group }],
                 NextToken: token,
               }),
+              { abortSignal },
             ),
           );
           for (const r of page.Reservations ?? []) {
@@ -282,7 +319,7 @@ export class AwsIo {
     comment: string,
     executionTimeoutSeconds: number,
   ): Promise<string> {
-    const out = await this.retry('SendCommand', () =>
+    const out = await this.retry('SendCommand', (abortSignal) =>
       this.clients.ssm.send(
         new SendCommandCommand({
           DocumentName: 'AWS-RunShellScript',
@@ -294,6 +331,7 @@ export class AwsIo {
             executionTimeout: [String(executionTimeoutSeconds)],
           },
         }),
+        { abortSignal },
       ),
     );
     const id = out.Command?.CommandId;
@@ -302,9 +340,10 @@ export class AwsIo {
   }
 
   async commandInvocation(commandId: string, instanceId: string) {
-    return this.retry('GetCommandInvocation', () =>
+    return this.retry('GetCommandInvocation', (abortSignal) =>
       this.clients.ssm.send(
         new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }),
+        { abortSignal },
       ),
     );
   }

@@ -142,6 +142,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<Summary> {
     throttleAttempts: 5,
     throttleBaseMs: backoffBaseMs,
     concurrency,
+    budgetMs: () => deps.remainingMs() - margin,
   });
   const cfg = deps.config;
   const failed: Problem[] = [];
