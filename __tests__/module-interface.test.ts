@@ -58,6 +58,7 @@ const EXPECTED_DEFAULTS: Record<string, unknown> = {
   rds_security_group_ids: [],
   secret_readers: [],
   monitored_asgs: [],
+  monitored_rds: [],
   tags: {},
 };
 

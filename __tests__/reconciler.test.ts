@@ -17,17 +17,21 @@ const TYPES = [
   'aws_secretsmanager_secret',
   'aws_ssm_parameter',
 ];
-const COUNT = '${(length(var.monitored_asgs) >= 1) ? 1 : 0}';
+const COUNT = '${((length(var.monitored_asgs) >= 1) || (length(var.monitored_rds) >= 1)) ? 1 : 0}';
+/** The ASG event rule exists with monitored ASGs only (rds-monitoring.test.ts). */
+const ASG_COUNT = '${(length(var.monitored_asgs) >= 1) ? 1 : 0}';
 
 describe('ASG reconciler infrastructure', () => {
   const tf = synthModule();
   const ofReconciler = (type: string) =>
     Object.entries(resourcesOf(tf, type)).filter(([k]) => k.startsWith('pmm_reconciler_'));
 
-  it('exists only when monitored_asgs is non-empty (plan-time count on every resource)', () => {
+  it('exists only when monitored_asgs or monitored_rds is non-empty (plan-time count on every resource; the ASG event rule with ASGs only)', () => {
     const all = TYPES.flatMap(ofReconciler);
     expect(all.length).toBe(17);
-    for (const [, body] of all) expect(body.count).toBe(COUNT);
+    for (const [k, body] of all) {
+      expect(body.count).toBe(k.includes('_asg_events') ? ASG_COUNT : COUNT);
+    }
   });
 
   it('references the zip as a module-relative asset', () => {
@@ -47,6 +51,8 @@ describe('ASG reconciler infrastructure', () => {
         '${one(aws_secretsmanager_secret.pmm_reconciler_enrolment_secret[*].arn)}',
       RECONCILER_STATE_PARAMETER: '${one(aws_ssm_parameter.pmm_reconciler_state[*].name)}',
       MISSING_ASG_GRACE_HOURS: '6',
+      MONITORED_RDS: '${jsonencode(var.monitored_rds)}',
+      RDS_STATE_PARAMETER: '${one(aws_ssm_parameter.pmm_rds_monitoring_state[*].name)}',
     });
     // No --enable-source-maps: the bundle has no source map to enable.
     expect(fn.environment.variables.NODE_OPTIONS).toBeUndefined();
@@ -58,7 +64,7 @@ describe('ASG reconciler infrastructure', () => {
       '"Action" = "ssm:SendCommand", "Resource" = "arn:${one(data.aws_partition.pmm_reconciler_partition[*].partition)}:ssm:*::document/AWS-RunShellScript"',
     );
     expect(policy).toContain(
-      '"ssm:resourceTag/aws:autoscaling:groupName" = var.monitored_asgs[*].asg_name',
+      '"ssm:resourceTag/aws:autoscaling:groupName" = (length(var.monitored_asgs) >= 1) ? var.monitored_asgs[*].asg_name : ["(none)"]',
     );
     expect(policy).toContain(
       '"Action" = "secretsmanager:GetSecretValue", "Resource" = aws_secretsmanager_secret.pmm_admin_secret_secret.arn',
@@ -88,7 +94,7 @@ describe('ASG reconciler infrastructure', () => {
       '${one(aws_secretsmanager_secret.pmm_reconciler_enrolment_secret[*].arn)}',
     );
     expect(tf.output.reconciler_enrolment_secret_arn.description).toMatch(
-      /null when monitored_asgs is empty/,
+      /null when monitored_asgs and monitored_rds are empty/,
     );
   });
 
@@ -151,7 +157,7 @@ describe('ASG reconciler infrastructure', () => {
 
   it('runs on the monitored ASGs launch/terminate events too, invoked by that rule only', () => {
     const rule = resource(tf, 'aws_cloudwatch_event_rule', 'pmm_reconciler_asg_events');
-    expect(rule.count).toBe(COUNT);
+    expect(rule.count).toBe(ASG_COUNT);
     expect(rule.event_pattern).toBe(
       '${jsonencode({"source" = ["aws.autoscaling"], "detail-type" = ["EC2 Instance Launch Successful", "EC2 Instance Terminate Successful"], "detail" = {"AutoScalingGroupName" = var.monitored_asgs[*].asg_name}})}',
     );

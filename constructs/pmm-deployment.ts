@@ -11,6 +11,7 @@ import { Network } from './network';
 import { Notifications } from './notifications';
 import { AsgReconciler } from './reconciler';
 import { MonitoredAsgs, toTerraformAsgs } from './types';
+import { MonitoredRdsList, RdsMonitoring, toTerraformRds } from './rds-monitoring';
 import { Flag } from './util/plan-time';
 import { TagEverything } from './util/tags';
 import { requireNonEmpty } from './util/validate';
@@ -133,6 +134,11 @@ export interface PmmDeploymentProps {
   // ---- reconciler ----
   /** @default - none; no reconciler resources */
   readonly monitoredAsgs?: MonitoredAsgs;
+  /**
+   * RDS DB instances and Aurora clusters the reconciler registers in PMM (README
+   * "Monitoring RDS and Aurora"). @default []
+   */
+  readonly monitoredRds?: MonitoredRdsList;
 
   /** @default {} */
   readonly tags?: Record<string, string>;
@@ -148,6 +154,7 @@ export class PmmDeployment extends Construct {
   public readonly frontDoor: FrontDoor;
   public readonly backup: BackupPlanConstruct;
   public readonly reconciler: AsgReconciler;
+  public readonly rdsMonitoring: RdsMonitoring;
   public readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: PmmDeploymentProps) {
@@ -263,9 +270,18 @@ export class PmmDeployment extends Construct {
       enableFailureNotifications: props.enableBackupAlarms ?? true,
     });
 
+    const monitoredRds = toTerraformRds(props.monitoredRds ?? []);
+    this.rdsMonitoring = new RdsMonitoring(this, 'rds_monitoring', {
+      namePrefix,
+      monitoredRds,
+      hostRoleName: this.host.roleName,
+      pmmInstanceSecurityGroupId: this.network.instanceSecurityGroupId,
+    });
     this.reconciler = new AsgReconciler(this, 'reconciler', {
       namePrefix,
       monitoredAsgs,
+      monitoredRds,
+      rdsStateParameterName: this.rdsMonitoring.stateParameterName,
       vpcId: this.network.vpcId,
       subnetIds: props.privateSubnetIds,
       pmmInstanceSecurityGroupId: this.network.instanceSecurityGroupId,
@@ -273,6 +289,7 @@ export class PmmDeployment extends Construct {
       adminSecretArn: this.adminSecret.secretArn,
       logRetentionDays,
     });
+    this.rdsMonitoring.attachReconciler(this.reconciler);
 
     this.monitoring = new Monitoring(this, 'monitoring', {
       namePrefix,

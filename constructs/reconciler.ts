@@ -16,7 +16,7 @@ import { AssetType, Fn, IResolvable, Op, propertyAccess, TerraformAsset, Token }
 import { Construct } from 'constructs';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { countWhenNotEmpty, Flag, oneAttribute } from './util/plan-time';
+import { countWhen, countWhenNotEmpty, Flag, isNotEmpty, oneAttribute } from './util/plan-time';
 import { PROJECT_ROOT } from './util/project-paths';
 import { requireInRange } from './util/validate';
 
@@ -69,6 +69,14 @@ export interface AsgReconcilerProps {
    * @default 6
    */
   readonly missingAsgGraceHours?: number;
+  /**
+   * Terraform-shaped `monitored_rds` (constructs/rds-monitoring.ts): the Lambda also exists
+   * when only this is non-empty, and registers these databases in PMM.
+   * @default []
+   */
+  readonly monitoredRds?: IResolvable | object[];
+  /** SSM parameter of the RDS phase's state (RdsMonitoring.stateParameterName). @default none */
+  readonly rdsStateParameterName?: string;
 }
 
 /** The Auto Scaling events that trigger a run besides the schedule. */
@@ -96,6 +104,10 @@ export class AsgReconciler extends Construct {
    * monitored ASG roles read it). null when not created.
    */
   public readonly enrolmentSecretArn: string;
+  /** null when not created. */
+  public readonly roleName: string;
+  /** The Lambda's security group; null when not created. */
+  public readonly securityGroupId: string;
 
   constructor(scope: Construct, id: string, props: AsgReconcilerProps) {
     super(scope, id);
@@ -105,10 +117,16 @@ export class AsgReconciler extends Construct {
     requireInRange('AsgReconciler', 'missingAsgGraceHours', missingAsgGraceHours, 1, 720);
     requireBundle(RECONCILER_ZIP);
 
-    const count = countWhenNotEmpty(props.monitoredAsgs);
-    this.enabled = Op.gte(Fn.lengthOf(props.monitoredAsgs), 1);
+    // The Lambda exists when monitored_asgs or monitored_rds is non-empty (plan-time);
+    // the ASG event rule only with monitored ASGs.
+    const monitoredRds = props.monitoredRds ?? [];
+    this.enabled = Op.or(isNotEmpty(props.monitoredAsgs), isNotEmpty(monitoredRds));
+    const count = countWhen(this.enabled);
+    const asgCount = countWhenNotEmpty(props.monitoredAsgs);
     const name = `${props.namePrefix}-asg-reconciler`;
-    const asgNames = propertyAccess(props.monitoredAsgs, ['*', 'asg_name']);
+    const asgNameList = propertyAccess(props.monitoredAsgs, ['*', 'asg_name']);
+    // An IAM condition needs a value: with RDS only, a name no ASG can have ("(none)").
+    const asgNames = Fn.conditional(isNotEmpty(props.monitoredAsgs), asgNameList, ['(none)']);
 
     const partition = new DataAwsPartition(this, 'partition', { count });
     const partitionName = oneAttribute(partition, 'partition');
@@ -307,6 +325,8 @@ export class AsgReconciler extends Construct {
           PMM_ADMIN_SECRET_ARN: props.adminSecretArn,
           PMM_ENROLMENT_SECRET_ARN: enrolmentSecretArn,
           RECONCILER_STATE_PARAMETER: stateParameterName,
+          MONITORED_RDS: Fn.jsonencode(monitoredRds),
+          RDS_STATE_PARAMETER: props.rdsStateParameterName ?? '',
           MISSING_ASG_GRACE_HOURS: Token.isUnresolved(missingAsgGraceHours)
             ? Token.asString(missingAsgGraceHours)
             : String(missingAsgGraceHours),
@@ -344,24 +364,24 @@ export class AsgReconciler extends Construct {
     // ---- the monitored ASGs' launch/terminate events: enrol within a minute ----
     // Same function, same reserved concurrency 1: an event run never overlaps another run.
     const events = new CloudwatchEventRule(this, 'asg_events', {
-      count,
+      count: asgCount,
       name: `${name}-asg-events`,
       description: 'Runs the PMM ASG reconciler when a monitored ASG launches or terminates',
       eventPattern: Fn.jsonencode({
         source: ['aws.autoscaling'],
         'detail-type': ASG_EVENT_DETAIL_TYPES,
-        detail: { AutoScalingGroupName: asgNames },
+        detail: { AutoScalingGroupName: asgNameList },
       }),
       tags: { Name: `${name}-asg-events` },
     });
     new CloudwatchEventTarget(this, 'asg_events_target', {
-      count,
+      count: asgCount,
       rule: oneAttribute(events, 'name'),
       targetId: 'asg-reconciler',
       arn: fnArn,
     });
     new LambdaPermission(this, 'asg_events_permission', {
-      count,
+      count: asgCount,
       statementId: 'AllowEventBridgeAsgEvents',
       action: 'lambda:InvokeFunction',
       functionName: oneAttribute(fn, 'function_name'),
@@ -373,5 +393,7 @@ export class AsgReconciler extends Construct {
     this.functionArn = fnArn;
     this.roleArn = oneAttribute(role, 'arn');
     this.enrolmentSecretArn = enrolmentSecretArn;
+    this.roleName = roleName;
+    this.securityGroupId = sgId;
   }
 }

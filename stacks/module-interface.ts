@@ -81,6 +81,7 @@ export function propsFromVariables(v: ModuleVariables): PmmDeploymentProps {
     rdsSecurityGroupIds: v.rds_security_group_ids.listValue,
     secretReaders: v.secret_readers.listValue,
     monitoredAsgs: v.monitored_asgs.value,
+    monitoredRds: v.monitored_rds.value,
     tags: v.tags.value,
   };
 }
@@ -138,16 +139,18 @@ export const MODULE_OUTPUTS: Record<string, OutputSpec> = {
     value: (p) => p.backup.roleArn,
   },
   reconciler_lambda_function_arn: {
-    description: 'ARN of the ASG reconciler Lambda; null when monitored_asgs is empty.',
+    description:
+      'ARN of the ASG reconciler Lambda; null when monitored_asgs and monitored_rds are empty.',
     value: (p) => p.reconciler.functionArn,
   },
   reconciler_lambda_role_arn: {
-    description: 'ARN of the ASG reconciler IAM role; null when monitored_asgs is empty.',
+    description:
+      'ARN of the ASG reconciler IAM role; null when monitored_asgs and monitored_rds are empty.',
     value: (p) => p.reconciler.roleArn,
   },
   reconciler_enrolment_secret_arn: {
     description:
-      'ARN of the Secrets Manager secret holding the short-lived PMM enrolment token the reconciler writes; grant the monitored ASG instance roles secretsmanager:GetSecretValue on it (not on the admin secret). null when monitored_asgs is empty.',
+      'ARN of the Secrets Manager secret holding the short-lived PMM enrolment token the reconciler writes; grant the monitored ASG instance roles secretsmanager:GetSecretValue on it (not on the admin secret). null when monitored_asgs and monitored_rds are empty.',
     value: (p) => p.reconciler.enrolmentSecretArn,
   },
 };

@@ -41,6 +41,9 @@ export const MONITORED_SERVICE_TYPES = ['mysql'] as const;
 const MONITORED_ASG_TYPE =
   'list(object({ asg_name = string, service_type = optional(string, "mysql"), port = optional(number, 3306), username = string, security_group_id = string, password_secret_arn = optional(string) }))';
 
+const MONITORED_RDS_TYPE =
+  'list(object({ identifier = string, engine = string, username = string, password_secret_arn = string, port = optional(number), query_source = optional(string), custom_labels = optional(map(string), {}) }))';
+
 export const MODULE_VARIABLES = {
   // ---- required -----------------------------------------------------------------------
   public_subnet_ids: {
@@ -547,6 +550,46 @@ export const MODULE_VARIABLES = {
         expr: 'alltrue([for a in var.monitored_asgs : a.password_secret_arn == null ? true : can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", a.password_secret_arn))])',
         message:
           'monitored_asgs[*].password_secret_arn must be null or a Secrets Manager secret ARN.',
+      },
+    ],
+  },
+
+  monitored_rds: {
+    type: MONITORED_RDS_TYPE,
+    default: [],
+    description:
+      'RDS DB instances and Aurora clusters (a cluster means its instances) the reconciler registers in PMM as rds/<instance identifier>; non-empty also creates the reconciler. Objects: identifier, engine ("mysql" or "postgresql"), username, password_secret_arn, port (optional, default the endpoint port), query_source ("perfschema" for mysql, "pgstatements" for postgresql, or "none"; PMM\'s RDS API offers no slowlog or pg_stat_monitor), custom_labels (optional map). See README "Monitoring RDS and Aurora".',
+    rules: [
+      {
+        expr: 'alltrue([for r in var.monitored_rds : can(regex("^[A-Za-z][A-Za-z0-9-]{0,62}$", r.identifier))]) && length(var.monitored_rds) == length(distinct([for r in var.monitored_rds : r.identifier]))',
+        message:
+          'monitored_rds[*].identifier must be distinct RDS DB instance or cluster identifiers (a letter, then letters, digits or "-", at most 63).',
+      },
+      {
+        expr: 'alltrue([for r in var.monitored_rds : contains(["mysql", "postgresql"], r.engine)])',
+        message: 'monitored_rds[*].engine must be "mysql" or "postgresql".',
+      },
+      {
+        expr: 'alltrue([for r in var.monitored_rds : r.query_source == null ? true : contains(r.engine == "mysql" ? ["perfschema", "none"] : ["pgstatements", "none"], r.query_source)])',
+        message:
+          'monitored_rds[*].query_source must be "perfschema" or "none" for mysql, "pgstatements" or "none" for postgresql (PMM\'s RDS API has no slowlog or pg_stat_monitor source).',
+      },
+      {
+        expr: 'alltrue([for r in var.monitored_rds : r.port == null ? true : r.port == floor(r.port) && r.port >= 1 && r.port <= 65535])',
+        message: 'monitored_rds[*].port must be null or a whole number from 1 to 65535.',
+      },
+      {
+        expr: 'alltrue([for r in var.monitored_rds : can(regex("^[A-Za-z_][A-Za-z0-9_.@-]{0,62}$", r.username))])',
+        message: 'monitored_rds[*].username must be a database user name of 1-63 characters.',
+      },
+      {
+        expr: 'alltrue([for r in var.monitored_rds : can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", r.password_secret_arn))])',
+        message: 'monitored_rds[*].password_secret_arn must be a Secrets Manager secret ARN.',
+      },
+      {
+        expr: 'alltrue([for r in var.monitored_rds : alltrue([for k in keys(r.custom_labels) : can(regex("^[A-Za-z_][A-Za-z0-9_]*$", k)) && !contains(["managed_by", "aws_rds_instance", "aws_rds_input", "rds_fingerprint"], k)])])',
+        message:
+          'monitored_rds[*].custom_labels keys must be label names ([A-Za-z_][A-Za-z0-9_]*) other than managed_by, aws_rds_instance, aws_rds_input and rds_fingerprint (the reconciler sets those).',
       },
     ],
   },

@@ -24,6 +24,16 @@ const asg = (overrides: Record<string, unknown>) => [
   },
 ];
 
+const rds = (overrides: Record<string, unknown>) => [
+  {
+    identifier: 'orders-db',
+    engine: 'mysql',
+    username: 'pmm',
+    password_secret_arn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders-pmm-AbCdEf',
+    ...overrides,
+  },
+];
+
 export const BAD_INPUTS: Readonly<Record<string, readonly BadInput[]>> = {
   public_subnet_ids: [{ value: ['subnet-0123456789abcdef0'] }, { value: ['subnet-1', 'subnet-2'] }],
   private_subnet_ids: [{ value: [] }, { value: ['vpc-0123456789abcdef0'] }],
@@ -79,6 +89,19 @@ export const BAD_INPUTS: Readonly<Record<string, readonly BadInput[]>> = {
     { rule: 3, value: asg({ username: '' }) },
     { rule: 4, value: asg({ security_group_id: 'default' }) },
     { rule: 5, value: asg({ password_secret_arn: 'pmm-mysql' }) },
+  ],
+  monitored_rds: [
+    { rule: 0, value: rds({ identifier: 'orders_db' }) },
+    { rule: 0, value: [...rds({}), ...rds({})] },
+    { rule: 1, value: rds({ engine: 'aurora-mysql' }) },
+    { rule: 2, value: rds({ query_source: 'slowlog' }) },
+    { rule: 2, value: rds({ engine: 'postgresql', query_source: 'pg_stat_monitor' }) },
+    { rule: 2, value: rds({ engine: 'postgresql', query_source: 'perfschema' }) },
+    { rule: 3, value: rds({ port: 0 }) },
+    { rule: 4, value: rds({ username: '' }) },
+    { rule: 5, value: rds({ password_secret_arn: 'hunter2' }) },
+    { rule: 6, value: rds({ custom_labels: { managed_by: 'me' } }) },
+    { rule: 6, value: rds({ custom_labels: { 'team-name': 'x' } }) },
   ],
 };
 
