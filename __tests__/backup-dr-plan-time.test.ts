@@ -1,4 +1,5 @@
 import { resource, synthModule, TfJson } from './helpers/synth';
+import { EMULATOR_COVERAGE_INPUTS } from '../scripts/verify/emulator-coverage';
 import { terraformEval } from './helpers/terraform';
 
 /**
@@ -257,5 +258,25 @@ describe('new validations accept the values they promise to accept (bad values: 
   it('restore_testing_schedule accepts the default and rejects a word', () => {
     expect(validationResults('restore_testing_schedule', 'cron(0 7 1 * ? *)')).toEqual([true]);
     expect(validationResults('restore_testing_schedule', 'monthly')).toEqual([false]);
+  });
+});
+
+describe('the emulator run covers the DR switches with values the module accepts', () => {
+  it.each(Object.entries(EMULATOR_COVERAGE_INPUTS))(
+    '%s: away from its default and valid',
+    (name, { value }) => {
+      const v = tf.variable[name] as TfJson;
+      expect(v).toBeDefined();
+      expect(value).not.toEqual(v.default);
+      const literal = typeof value === 'string' ? value : JSON.stringify(value);
+      const rules = (v.validation ?? []) as TfJson[];
+      expect(rules.map((r) => evaluate(unwrap(r.condition), { [name]: literal }))).toEqual(
+        rules.map(() => true),
+      );
+    },
+  );
+
+  it('keeps the vault lock in governance mode (compliance could never be removed at teardown)', () => {
+    expect(EMULATOR_COVERAGE_INPUTS.backup_vault_lock.value).toMatchObject({ mode: 'governance' });
   });
 });
