@@ -106,6 +106,7 @@ function synthBackup(
     forceDestroy: false,
     notificationTopicArn: 'arn:aws:sns:eu-west-1:111122223333:alarms',
     enableFailureNotifications: true,
+    availabilityZone: 'eu-west-1a',
     ...overrides,
   });
   return JSON.parse(Testing.synth(stack));

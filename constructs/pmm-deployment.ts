@@ -1,7 +1,10 @@
-import { Fn, Token } from 'cdktf';
+import { Fn, IResolvable, Op, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { AdminSecret } from './admin-secret';
 import { BackupPlanConstruct } from './backup';
+import { backupDrAlarmDefinitions } from './backup-alarms';
+import { CopyDestinations } from './backup-copies';
+import { BackupVaultLock } from './backup-vault-lock';
 import { DataVolume } from './data-volume';
 import { FrontDoor } from './front-door';
 import { PmmHost } from './host';
@@ -113,6 +116,14 @@ export interface PmmDeploymentProps {
   readonly backupVaultForceDestroy?: Flag;
   /** @default true */
   readonly enableBackupAlarms?: Flag;
+  /** @default [] */
+  readonly backupCopyDestinations?: CopyDestinations;
+  /** @default - no vault lock */
+  readonly backupVaultLock?: BackupVaultLock | IResolvable;
+  /** @default true */
+  readonly enableRestoreTesting?: Flag;
+  /** @default 'cron(0 7 1 * ? *)' (monthly) */
+  readonly restoreTestingSchedule?: string;
 
   // ---- monitoring ----
   /** @default [] */
@@ -261,6 +272,11 @@ export class PmmDeployment extends Construct {
       forceDestroy: props.backupVaultForceDestroy ?? false,
       notificationTopicArn: this.notifications.topicArn,
       enableFailureNotifications: props.enableBackupAlarms ?? true,
+      copyDestinations: props.backupCopyDestinations,
+      vaultLock: props.backupVaultLock,
+      enableRestoreTesting: props.enableRestoreTesting,
+      restoreTestingSchedule: props.restoreTestingSchedule,
+      availabilityZone: this.network.instanceAvailabilityZone,
     });
 
     this.reconciler = new AsgReconciler(this, 'reconciler', {
@@ -291,5 +307,12 @@ export class PmmDeployment extends Construct {
       reconcilerEnabled: this.reconciler.enabled,
       createDashboard: props.createDashboard ?? false,
     });
+    for (const def of backupDrAlarmDefinitions({
+      namePrefix,
+      copyFailures: Op.and(props.enableBackupAlarms ?? true, this.backup.hasCopies),
+      restoreFailures: props.enableBackupAlarms ?? true,
+    })) {
+      this.monitoring.alarms.alarm(def);
+    }
   }
 }

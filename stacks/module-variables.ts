@@ -6,6 +6,13 @@ import {
   isCanonicalIpv4Cidr,
   nullOrMatches,
 } from './variable-helpers';
+import { DEFAULT_RESTORE_TESTING_SCHEDULE } from '../constructs/backup';
+import {
+  BACKUP_VAULT_ARN,
+  COLD_STORAGE_MIN_DAYS,
+  MAX_RETENTION_DAYS,
+} from '../constructs/backup-copies';
+import { MAX_LOCK_DAYS, MIN_CHANGEABLE_FOR_DAYS } from '../constructs/backup-vault-lock';
 
 /**
  * The module's input variables, with the reference module's exact names
@@ -27,6 +34,8 @@ export const AMAZON_CAA_ISSUERS = [
   'amazonaws.com',
 ] as const;
 const CRON = '^cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\)$';
+/** A cron expression whose minutes field is one minute: it runs at most once an hour. */
+const AT_MOST_HOURLY = '^cron\\(([0-9]|[1-5][0-9]) \\S+ \\S+ \\S+ \\S+ \\S+\\)$';
 /** Instance families the design document names (t3, m5, c5, r5) and their current successors. */
 export const INSTANCE_TYPE_PATTERN =
   '^(t3|t3a|t4g|m5|m5a|m6i|m6a|m6g|m7i|m7a|m7g|c5|c5a|c6i|c6a|c6g|c7i|c7a|c7g|r5|r5a|r6i|r6a|r6g|r7i|r7a|r7g)\\.(large|xlarge|[0-9]{1,2}xlarge)$';
@@ -372,12 +381,18 @@ export const MODULE_VARIABLES = {
   backup_schedule: {
     type: 'string',
     default: 'cron(0 5 ? * * *)',
-    description: 'AWS Backup schedule (cron expression, UTC) of the daily backup.',
+    description:
+      'AWS Backup schedule (cron expression, UTC) of the main ("daily") backup rule. More frequent schedules lower the RPO, for example "cron(0 */6 ? * * *)" every 6 hours (RPO about 6 hours plus the job time; see README "Backups, RPO and RTO"); AWS Backup runs a rule at most once an hour.',
     rules: [
       {
         expr: `can(regex(${JSON.stringify(CRON)}, var.backup_schedule))`,
         message:
           'backup_schedule must be an AWS cron expression with six fields, such as "cron(0 5 ? * * *)".',
+      },
+      {
+        expr: `can(regex(${JSON.stringify(AT_MOST_HOURLY)}, var.backup_schedule))`,
+        message:
+          'backup_schedule must run at most once an hour: its minutes field must be one minute from 0 to 59, such as "cron(0 */6 ? * * *)" (every 6 hours).',
       },
     ],
   },
@@ -406,6 +421,11 @@ export const MODULE_VARIABLES = {
         expr: `can(regex(${JSON.stringify(CRON)}, var.weekly_backup_schedule))`,
         message:
           'weekly_backup_schedule must be an AWS cron expression with six fields, such as "cron(0 6 ? * 1 *)".',
+      },
+      {
+        expr: `can(regex(${JSON.stringify(AT_MOST_HOURLY)}, var.weekly_backup_schedule))`,
+        message:
+          'weekly_backup_schedule must run at most once an hour: its minutes field must be one minute from 0 to 59, such as "cron(0 6 ? * 1 *)".',
       },
     ],
   },
@@ -446,7 +466,73 @@ export const MODULE_VARIABLES = {
   enable_backup_alarms: {
     type: 'bool',
     default: true,
-    description: 'Alarm and notify on failed backup jobs.',
+    description:
+      'Alarm and notify on failed backup jobs, failed copy jobs (when backup_copy_destinations is set) and failed restore jobs (restore tests).',
+  },
+  // Disaster recovery (issue 14): copies, vault lock, restore testing.
+  backup_copy_destinations: {
+    type: 'list(object({ destination_vault_arn = string, retention_days = number, cold_storage_after_days = optional(number) }))',
+    default: [],
+    description:
+      "Backup vaults in other regions or accounts that receive a copy of every recovery point of the daily rule and, when enabled, the weekly rule; empty adds none. Each copy is kept retention_days (and moves to cold storage after cold_storage_after_days, which needs retention_days >= cold_storage_after_days + 90). Copies are encrypted with the destination vault's KMS key; a cross-account copy needs a customer-managed key on the data volume (kms_key_id) shared with the destination account and a vault access policy on the destination that allows backup:CopyIntoBackupVault (see docs/operations.md).",
+    rules: [
+      {
+        expr: `alltrue([for d in var.backup_copy_destinations : can(regex(${JSON.stringify(BACKUP_VAULT_ARN)}, d.destination_vault_arn))])`,
+        message:
+          'backup_copy_destinations: each destination_vault_arn must be a backup vault ARN, arn:aws:backup:<region>:<account>:backup-vault:<name>.',
+      },
+      {
+        expr: 'length(distinct([for d in var.backup_copy_destinations : d.destination_vault_arn])) == length(var.backup_copy_destinations)',
+        message: 'backup_copy_destinations must not list the same destination_vault_arn twice.',
+      },
+      {
+        expr: `alltrue([for d in var.backup_copy_destinations : d.retention_days == floor(d.retention_days) && d.retention_days >= 1 && d.retention_days <= ${MAX_RETENTION_DAYS}])`,
+        message: `backup_copy_destinations: each retention_days must be a whole number of days from 1 to ${MAX_RETENTION_DAYS}.`,
+      },
+      {
+        expr: `alltrue([for d in var.backup_copy_destinations : d.cold_storage_after_days == null ? true : (d.cold_storage_after_days == floor(d.cold_storage_after_days) && d.cold_storage_after_days >= 1 && d.retention_days >= d.cold_storage_after_days + ${COLD_STORAGE_MIN_DAYS})])`,
+        message: `backup_copy_destinations: cold_storage_after_days must be null or a whole number of days of at least 1, and retention_days must be at least cold_storage_after_days + ${COLD_STORAGE_MIN_DAYS} (AWS Backup keeps a cold recovery point ${COLD_STORAGE_MIN_DAYS} days).`,
+      },
+    ],
+  },
+  backup_vault_lock: {
+    type: 'object({ mode = string, min_retention_days = number, max_retention_days = number, changeable_for_days = optional(number, 3) })',
+    default: null,
+    description:
+      'AWS Backup Vault Lock on the backup vault; null (default) for none. mode "governance": users with the IAM permission can still change or remove the lock. mode "compliance": WARNING, after changeable_for_days (at least 3) the lock can NEVER be removed or changed by anyone, including the account root user and AWS, and the vault and its recovery points cannot be deleted before they expire (backup_vault_force_destroy no longer helps). Every rule\'s retention must lie between min_retention_days and max_retention_days (checked at plan).',
+    rules: [
+      {
+        expr: 'var.backup_vault_lock == null ? true : contains(["governance", "compliance"], var.backup_vault_lock.mode)',
+        message: 'backup_vault_lock.mode must be "governance" or "compliance".',
+      },
+      {
+        expr: `var.backup_vault_lock == null ? true : (var.backup_vault_lock.min_retention_days == floor(var.backup_vault_lock.min_retention_days) && var.backup_vault_lock.max_retention_days == floor(var.backup_vault_lock.max_retention_days) && var.backup_vault_lock.min_retention_days >= 1 && var.backup_vault_lock.max_retention_days <= ${MAX_LOCK_DAYS} && var.backup_vault_lock.min_retention_days <= var.backup_vault_lock.max_retention_days)`,
+        message: `backup_vault_lock: min_retention_days and max_retention_days must be whole numbers of days from 1 to ${MAX_LOCK_DAYS}, with min_retention_days <= max_retention_days.`,
+      },
+      {
+        expr: `var.backup_vault_lock == null ? true : (var.backup_vault_lock.changeable_for_days == floor(var.backup_vault_lock.changeable_for_days) && var.backup_vault_lock.changeable_for_days >= ${MIN_CHANGEABLE_FOR_DAYS} && var.backup_vault_lock.changeable_for_days <= ${MAX_LOCK_DAYS})`,
+        message: `backup_vault_lock.changeable_for_days must be a whole number of days from ${MIN_CHANGEABLE_FOR_DAYS} to ${MAX_LOCK_DAYS} (AWS Backup's cooling-off period is 3 days).`,
+      },
+    ],
+  },
+  enable_restore_testing: {
+    type: 'bool',
+    default: true,
+    description:
+      "Let AWS Backup test a restore of the data volume on restore_testing_schedule: it restores the latest recovery point (at most 7 days old) into a new volume in the instance's Availability Zone, keeps it 2 hours and deletes it. A failed restore notifies and alarms (with enable_backup_alarms).",
+  },
+  restore_testing_schedule: {
+    type: 'string',
+    default: DEFAULT_RESTORE_TESTING_SCHEDULE,
+    description:
+      'AWS Backup restore testing schedule (cron expression, UTC); default monthly, 07:00 UTC on the 1st.',
+    rules: [
+      {
+        expr: `can(regex(${JSON.stringify(CRON)}, var.restore_testing_schedule))`,
+        message:
+          'restore_testing_schedule must be an AWS cron expression with six fields, such as "cron(0 7 1 * ? *)".',
+      },
+    ],
   },
 
   // ---- monitoring ---------------------------------------------------------------------

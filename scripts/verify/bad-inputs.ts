@@ -24,6 +24,19 @@ const asg = (overrides: Record<string, unknown>) => [
   },
 ];
 
+const copy = (overrides: Record<string, unknown>) => ({
+  destination_vault_arn: 'arn:aws:backup:eu-central-1:123456789012:backup-vault:pmm-dr',
+  retention_days: 30,
+  ...overrides,
+});
+
+const lock = (overrides: Record<string, unknown>) => ({
+  mode: 'governance',
+  min_retention_days: 1,
+  max_retention_days: 365,
+  ...overrides,
+});
+
 export const BAD_INPUTS: Readonly<Record<string, readonly BadInput[]>> = {
   public_subnet_ids: [{ value: ['subnet-0123456789abcdef0'] }, { value: ['subnet-1', 'subnet-2'] }],
   private_subnet_ids: [{ value: [] }, { value: ['vpc-0123456789abcdef0'] }],
@@ -62,11 +75,33 @@ export const BAD_INPUTS: Readonly<Record<string, readonly BadInput[]>> = {
   ],
   additional_certificate_arns: [{ value: ['arn:aws:iam::123456789012:server-certificate/pmm'] }],
   alb_logs_retention_days: [{ value: 0 }],
-  backup_schedule: [{ value: 'rate(1 day)' }],
+  backup_schedule: [
+    { value: 'rate(1 day)' },
+    { rule: 1, value: 'cron(*/5 * ? * * *)' }, // every 5 minutes: more often than hourly
+  ],
   backup_retention_days: [{ value: 0 }, { value: 35041 }],
-  weekly_backup_schedule: [{ value: 'cron(0 6 * * 1)' }],
+  weekly_backup_schedule: [
+    { value: 'cron(0 6 * * 1)' },
+    { rule: 1, value: 'cron(0,30 6 ? * 1 *)' }, // two minutes in the minutes field
+  ],
   weekly_backup_retention_days: [{ value: 0 }],
   backup_kms_key_id: [{ value: 'not-an-arn' }],
+  backup_copy_destinations: [
+    { rule: 0, value: [copy({ destination_vault_arn: 'arn:aws:s3:::pmm-backups' })] },
+    { rule: 0, value: [copy({ destination_vault_arn: 'pmm-dr' })] },
+    { rule: 1, value: [copy({}), copy({})] },
+    { rule: 2, value: [copy({ retention_days: 0 })] },
+    { rule: 2, value: [copy({ retention_days: 7.5 })] },
+    { rule: 3, value: [copy({ retention_days: 119, cold_storage_after_days: 30 })] }, // < 30 + 90
+    { rule: 3, value: [copy({ retention_days: 365, cold_storage_after_days: 0 })] },
+  ],
+  backup_vault_lock: [
+    { rule: 0, value: lock({ mode: 'legal-hold' }) },
+    { rule: 1, value: lock({ min_retention_days: 100, max_retention_days: 30 }) },
+    { rule: 1, value: lock({ min_retention_days: 0 }) },
+    { rule: 2, value: lock({ mode: 'compliance', changeable_for_days: 1 }) },
+  ],
+  restore_testing_schedule: [{ value: 'monthly' }],
   alarm_topic_arns: [{ value: ['pmm-alarms'] }],
   sns_topic_name: [{ value: 'pmm alarms!' }],
   log_retention_days: [{ value: 10 }],

@@ -7,6 +7,10 @@
 export const EMULATOR_GAPS: Readonly<Record<string, string>> = {
   aws_backup_selection:
     'moto 5.2.5 implements no CreateBackupSelection/GetBackupSelection (AWS Backup has only vaults, plans, tags and report plans)',
+  aws_backup_restore_testing_plan:
+    'moto 5.2.5 implements no CreateRestoreTestingPlan/GetRestoreTestingPlan (restore testing is on by default)',
+  aws_backup_restore_testing_selection:
+    'moto 5.2.5 implements no CreateRestoreTestingSelection/GetRestoreTestingSelection',
   aws_backup_vault_policy:
     'moto 5.2.5 implements no PutBackupVaultAccessPolicy/GetBackupVaultAccessPolicy',
 };

@@ -16,6 +16,7 @@ import {
 import { join, relative, resolve } from 'node:path';
 import { BAD_INPUTS, BadInputCase, badInputCases } from './bad-inputs';
 import { CheckovScan, CheckovSkip, CheckovSummary, classify, unusedSkips } from './lib/checkov';
+import { EMULATOR_COVERAGE_INPUTS } from './emulator-coverage';
 import { EMULATOR_DRIFT, EMULATOR_GAPS, EMULATOR_INPUTS } from './emulator-gaps';
 import { Moto, standInAmis, startMoto, stopMoto } from './lib/moto';
 import { RunResult, killRunning, pool, run, tail } from './lib/proc';
@@ -302,8 +303,12 @@ async function emulatorCycle(p: Prepared, seed: Seed, s: Step): Promise<string> 
     monitored_asgs: [
       { asg_name: seed.asg_name, username: 'pmm', security_group_id: seed.asg_security_group_id },
     ],
+    ...Object.fromEntries(Object.entries(EMULATOR_COVERAGE_INPUTS).map(([k, v]) => [k, v.value])),
     ...Object.fromEntries(Object.entries(EMULATOR_INPUTS).map(([k, v]) => [k, v.value])),
   };
+  for (const [k, v] of Object.entries(EMULATOR_COVERAGE_INPUTS)) {
+    s.lines.push(`coverage input ${k} = ${JSON.stringify(v.value)}: ${v.exercises}`);
+  }
   for (const [k, v] of Object.entries(EMULATOR_INPUTS)) {
     unsupported.push(`${k} = ${JSON.stringify(v.value)} in the emulator run: ${v.reason}`);
   }
