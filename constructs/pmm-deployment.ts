@@ -273,6 +273,10 @@ export class PmmDeployment extends Construct {
       adminSecretArn: this.adminSecret.secretArn,
       logRetentionDays,
     });
+    this.adminSecret.restrictReaders({
+      hostRoleArn: this.host.roleArn,
+      reconcilerRoleArn: this.reconciler.roleArn,
+    });
 
     this.monitoring = new Monitoring(this, 'monitoring', {
       namePrefix,

@@ -506,11 +506,18 @@ export const MODULE_VARIABLES = {
   secret_readers: {
     type: 'list(string)',
     default: [],
-    description: 'IAM role ARNs allowed to read the PMM admin password secret.',
+    description:
+      'IAM role ARNs of this account allowed to read the PMM admin password secret (besides the PMM instance and the reconciler); the secret policy denies every other principal.',
     rules: [
       {
-        expr: eachMatches('secret_readers', '^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$'),
-        message: 'secret_readers must list IAM role ARNs (arn:aws:iam::<account>:role/<name>).',
+        // IAM's own character set for role paths and names (no ":"): the same-account check
+        // on the secret policy counts ":iam::<account>:role/" occurrences.
+        expr: eachMatches(
+          'secret_readers',
+          '^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$',
+        ),
+        message:
+          'secret_readers must list IAM role ARNs (arn:aws:iam::<account>:role/<path/name>; letters, digits and +=,.@_/- only).',
       },
     ],
   },

@@ -18,24 +18,22 @@ import { BAD_INPUTS, BadInputCase, badInputCases } from './bad-inputs';
 import { CheckovScan, CheckovSkip, CheckovSummary, classify, unusedSkips } from './lib/checkov';
 import { EMULATOR_DRIFT, EMULATOR_GAPS, EMULATOR_INPUTS } from './emulator-gaps';
 import { Moto, standInAmis, startMoto, stopMoto } from './lib/moto';
+import { READ_SECRET_PY, documentsContaining } from './lib/secret-canary';
 import { RunResult, killRunning, pool, run, tail } from './lib/proc';
 import {
   emulatorProvider,
   hasProviderBlock,
   mirrorProviders,
   moduleBlocksWithSource,
-  stripRandomFromHcl,
   terraformEnv,
   writeCliConfig,
 } from './lib/terraform';
 import {
-  RandomSubstitution,
   TfJson,
   amiFilters,
   excludeWithDependents,
   preventDestroyResources,
   requiredVariables,
-  substituteRandom,
 } from './lib/tf-json';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -161,10 +159,9 @@ async function validateDir(dir: string, label: string, s: Step): Promise<void> {
 // ---------------------------------------------------------------------------------------
 interface Prepared {
   moduleJson: TfJson; // the packaged module's main.tf.json as built
-  moduleDir: string; // working copy (random substituted)
+  moduleDir: string; // working copy
   exampleDir: string;
   rootDir: string;
-  subs: RandomSubstitution[];
 }
 
 /** Writes the module folder with `npm run build:module`'s script (main.tf.json, assets/, examples/basic/). */
@@ -197,33 +194,15 @@ async function prepare(s: Step): Promise<Prepared> {
   const moduleJson = readJson(join(pkg, 'main.tf.json'));
   if (!existsSync(join(pkg, 'examples', 'basic'))) fail(`${pkg}/examples/basic is missing`);
 
-  // Working copy of the module (random_* substituted when the provider is not available).
+  // Working copy of the module (the emulator run adds its override files there).
   const moduleDir = join(WORK, 'module');
   cpSync(pkg, moduleDir, { recursive: true });
-  const randomAvailable = 'hashicorp/random' in mirrorProviders();
-  let subs: RandomSubstitution[] = [];
-  if (!randomAvailable) {
-    const r = substituteRandom(moduleJson);
-    subs = r.substitutions;
-    writeJson(join(moduleDir, 'main.tf.json'), r.tf);
-  }
   const exampleDir = join(moduleDir, 'examples', 'basic');
-  if (!randomAvailable) {
-    for (const f of readdirSync(exampleDir).filter((x) => x.endsWith('.tf'))) {
-      const { text, changed } = stripRandomFromHcl(readFileSync(join(exampleDir, f), 'utf8'));
-      if (changed) {
-        writeFileSync(join(exampleDir, f), text);
-        substituted.push(
-          `examples/basic/${f}: hashicorp/random requirement removed in the verify copy`,
-        );
-      }
-    }
-  }
 
-  // Root stack copy: aws pin -> the mirror's version, random substituted.
+  // Root stack copy: aws pin -> the mirror's version.
   const rootDir = join(WORK, 'root');
   cpSync(join(ROOT, 'cdktf.out', 'stacks', 'pmm'), rootDir, { recursive: true });
-  let rootJson = readJson(join(rootDir, 'cdk.tf.json'));
+  const rootJson = readJson(join(rootDir, 'cdk.tf.json'));
   const awsPin = rootJson.terraform?.required_providers?.aws?.version;
   const mirrorAws = mirrorProviders()['hashicorp/aws'] ?? [];
   if (mirrorAws.length === 0) fail('no hashicorp/aws in /opt/tf-plugins');
@@ -234,21 +213,8 @@ async function prepare(s: Step): Promise<Prepared> {
       `root stack: hashicorp/aws pinned "${awsPin}" (cdktf bindings) -> "${lowest}" (the version on this machine) in the verify copy`,
     );
   }
-  if (!randomAvailable) rootJson = substituteRandom(rootJson).tf;
   writeJson(join(rootDir, 'cdk.tf.json'), rootJson);
-
-  if (!randomAvailable) {
-    const list = subs.map(
-      (x) => `${x.resource}.${x.attribute} -> var.${x.variable} (${x.type}, sensitive)`,
-    );
-    substituted.push(
-      `hashicorp/random is not installable here (not in /opt/tf-plugins, not on PyPI/npm/Debian): ` +
-        `module and root copies replace random_* by inputs of the same type: ${list.join('; ') || 'none present'}`,
-    );
-  } else {
-    s.lines.push('hashicorp/random found in the mirror: no substitution');
-  }
-  return { moduleJson, moduleDir, exampleDir, rootDir, subs };
+  return { moduleJson, moduleDir, exampleDir, rootDir };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -289,6 +255,38 @@ function countByType(items: { type: string }[]): string {
     .join(', ');
 }
 
+/**
+ * Issue 13: the admin password is in neither the plan nor the state. Reads the value moto
+ * holds (the secret's ARN from the example's output) and searches plan JSON, state JSON and
+ * the raw state for it.
+ */
+async function adminPasswordCanary(
+  dir: string,
+  planJsonPath: string,
+  log: string,
+): Promise<string> {
+  const arn = JSON.parse(
+    (await tfOk(dir, ['output', '-json', 'admin_password_secret_arn'], log, 'terraform output'))
+      .stdout,
+  ) as string;
+  const read = await run(MOTO_PY, ['-c', READ_SECRET_PY, motoUrl!, arn]);
+  if (read.code !== 0) fail(`reading the admin secret back from moto failed: ${tail(read.stderr)}`);
+  const docs = [
+    { name: 'terraform show -json tfplan', text: readFileSync(planJsonPath, 'utf8') },
+    {
+      name: 'terraform show -json (state)',
+      text: (await tfOk(dir, ['show', '-json'], 'emulator-show', 'terraform show -json')).stdout,
+    },
+    {
+      name: 'terraform state pull',
+      text: (await tfOk(dir, ['state', 'pull'], 'emulator-show', 'terraform state pull')).stdout,
+    },
+  ];
+  const leaks = documentsContaining(read.stdout, docs);
+  if (leaks.length) fail(`the admin password is stored in: ${leaks.join(', ')}`);
+  return `admin password (${read.stdout.length} characters, read back from moto): in none of ${docs.map((d) => d.name).join(', ')}`;
+}
+
 async function emulatorCycle(p: Prepared, seed: Seed, s: Step): Promise<string> {
   const dir = p.exampleDir;
   const hcl = readdirSync(dir)
@@ -326,9 +324,7 @@ async function emulatorCycle(p: Prepared, seed: Seed, s: Step): Promise<string> 
   const gaps = Object.keys(EMULATOR_GAPS).filter((t) => p.moduleJson.resource?.[t]);
   const { kept, excluded } = excludeWithDependents(p.moduleJson, gaps);
   const targets = excluded.length
-    ? modules.flatMap((m) =>
-        kept.filter((a) => !a.startsWith('random_')).map((a) => `-target=module.${m}.${a}`),
-      )
+    ? modules.flatMap((m) => kept.map((a) => `-target=module.${m}.${a}`))
     : [];
   for (const t of gaps) unsupported.push(`${t}: ${EMULATOR_GAPS[t]}`);
   if (excluded.length)
@@ -379,6 +375,7 @@ async function emulatorCycle(p: Prepared, seed: Seed, s: Step): Promise<string> 
   const applied = await stateList();
   s.lines.push(`applied: ${applied.length} resources in state`);
   facts.applied = String(applied.length);
+  s.lines.push(await adminPasswordCanary(dir, planJsonPath, log));
 
   progress('  re-plan (expect no changes)');
   const replan = await tf(
