@@ -271,6 +271,7 @@ export class PmmDeployment extends Construct {
       pmmInstanceSecurityGroupId: this.network.instanceSecurityGroupId,
       pmmPrivateIp: this.host.privateIp,
       adminSecretArn: this.adminSecret.secretArn,
+      secretReaderArns: props.secretReaders ?? [],
       logRetentionDays,
     });
     this.adminSecret.restrictReaders({
