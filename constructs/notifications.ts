@@ -57,6 +57,10 @@ export class Notifications extends Construct {
           principals: [{ type: 'Service', identifiers: PUBLISHING_SERVICES }],
           actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
           resources: ['*'],
+          // Only on behalf of this account's alarms and rules (confused-deputy guard).
+          condition: [
+            { test: 'StringEquals', variable: 'aws:SourceAccount', values: [account.accountId] },
+          ],
         },
       ],
     });
