@@ -124,6 +124,15 @@ export interface PmmDeploymentProps {
   /** @default 365 */
   readonly logRetentionDays?: number;
 
+  // ---- hardening (issue 13) ----
+  /**
+   * IPv4 CIDR blocks the instance may reach; null/undefined allows all outbound traffic.
+   * @default - all outbound traffic
+   */
+  readonly instanceEgressCidrBlocks?: string[];
+  /** @default - CloudWatch Logs' service-managed encryption */
+  readonly logKmsKeyArn?: string;
+
   // ---- access ----
   /** @default [] */
   readonly rdsSecurityGroupIds?: string[];
@@ -178,7 +187,11 @@ export class PmmDeployment extends Construct {
       alarmTopicArns: props.alarmTopicArns ?? [],
     });
 
-    this.logs = new PmmLogs(this, 'logs', { serviceName, retentionDays: logRetentionDays });
+    this.logs = new PmmLogs(this, 'logs', {
+      serviceName,
+      retentionDays: logRetentionDays,
+      kmsKeyArn: props.logKmsKeyArn,
+    });
 
     this.network = new Network(this, 'network', {
       namePrefix,
@@ -188,6 +201,7 @@ export class PmmDeployment extends Construct {
       adminCidrBlock: props.adminCidrBlock,
       rdsSecurityGroupIds: props.rdsSecurityGroupIds ?? [],
       monitoredAsgs,
+      egressCidrBlocks: props.instanceEgressCidrBlocks,
     });
 
     this.adminSecret = new AdminSecret(this, 'admin_secret', {
@@ -273,6 +287,7 @@ export class PmmDeployment extends Construct {
       adminSecretArn: this.adminSecret.secretArn,
       secretReaderArns: props.secretReaders ?? [],
       logRetentionDays,
+      logKmsKeyArn: props.logKmsKeyArn,
     });
     this.adminSecret.restrictReaders({
       hostRoleArn: this.host.roleArn,

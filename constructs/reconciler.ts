@@ -62,6 +62,8 @@ export interface AsgReconcilerProps {
   readonly secretReaderArns?: string[];
   /** Retention of the Lambda's log group. */
   readonly logRetentionDays: number;
+  /** @default - CloudWatch Logs' service-managed encryption */
+  readonly logKmsKeyArn?: string;
   /**
    * Lambda timeout; polling of install commands stops 30 s before it.
    * @default 300
@@ -216,6 +218,7 @@ export class AsgReconciler extends Construct {
       count,
       name: `/aws/lambda/${name}`,
       retentionInDays: props.logRetentionDays,
+      kmsKeyId: props.logKmsKeyArn,
       tags: { Name: name },
     });
     const policy = new IamRolePolicy(this, 'policy', {
