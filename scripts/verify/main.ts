@@ -15,7 +15,17 @@ import {
 } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { BAD_INPUTS, BadInputCase, badInputCases } from './bad-inputs';
-import { CheckovScan, CheckovSkip, CheckovSummary, classify, unusedSkips } from './lib/checkov';
+import {
+  CheckovError,
+  CheckovScan,
+  CheckovSkip,
+  CheckovSummary,
+  CheckovTools,
+  findingLines,
+  loadSkipsFile,
+  runCheckov,
+  unusedSkips,
+} from './lib/checkov';
 import { EMULATOR_DRIFT, EMULATOR_GAPS, EMULATOR_INPUTS } from './emulator-gaps';
 import { Moto, standInAmis, startMoto, stopMoto } from './lib/moto';
 import { READ_SECRET_PY, documentsContaining } from './lib/secret-canary';
@@ -58,6 +68,8 @@ const steps: Step[] = [];
 const substituted: string[] = [];
 const unsupported: string[] = [];
 const facts: Record<string, string> = {};
+/** Plan JSON files (`terraform show -json`) the checkov step scans. */
+const planJsons: { label: string; path: string }[] = [];
 const started = Date.now();
 
 function progress(msg: string): void {
@@ -287,7 +299,7 @@ async function adminPasswordCanary(
   return `admin password (${read.stdout.length} characters, read back from moto): in none of ${docs.map((d) => d.name).join(', ')}`;
 }
 
-async function emulatorCycle(p: Prepared, seed: Seed, s: Step): Promise<string> {
+async function emulatorCycle(p: Prepared, seed: Seed, s: Step): Promise<void> {
   const dir = p.exampleDir;
   const hcl = readdirSync(dir)
     .filter((f) => f.endsWith('.tf'))
@@ -349,6 +361,7 @@ async function emulatorCycle(p: Prepared, seed: Seed, s: Step): Promise<string> 
   );
   const planJsonPath = join(dir, 'plan.json');
   writeFileSync(planJsonPath, show.stdout);
+  planJsons.push({ label: 'plan JSON', path: planJsonPath });
   const planned = resourceChanges(JSON.parse(show.stdout)).filter((c) =>
     c.actions.includes('create'),
   );
@@ -383,10 +396,16 @@ async function emulatorCycle(p: Prepared, seed: Seed, s: Step): Promise<string> 
     ['plan', '-input=false', '-no-color', '-detailed-exitcode', '-out=replan', ...targets],
     log,
   );
-  if (replan.code === 2) {
-    const j = JSON.parse(
+  if (replan.code === 0 || replan.code === 2) {
+    const replanJsonPath = join(dir, 'replan.json');
+    writeFileSync(
+      replanJsonPath,
       (await tfOk(dir, ['show', '-json', 'replan'], 'emulator-show', 'show')).stdout,
     );
+    planJsons.push({ label: 're-plan JSON', path: replanJsonPath });
+  }
+  if (replan.code === 2) {
+    const j = JSON.parse(readFileSync(join(dir, 'replan.json'), 'utf8'));
     const drift = ((j.resource_changes ?? []) as TfJson[])
       .filter((c) => !c.change.actions.every((a: string) => a === 'no-op' || a === 'read'))
       .map((c) => {
@@ -473,7 +492,6 @@ async function emulatorCycle(p: Prepared, seed: Seed, s: Step): Promise<string> 
   s.lines.push(
     `teardown: state rm ${protectedRes.length} protected volume(s), destroyed ${applied.length - protectedRes.length} others, state empty`,
   );
-  return planJsonPath;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -607,28 +625,15 @@ async function badInputs(p: Prepared, seed: Seed, s: Step): Promise<void> {
 // ---------------------------------------------------------------------------------------
 // checkov
 // ---------------------------------------------------------------------------------------
-function loadSkips(): Promise<CheckovSkip[]> {
-  return run(CHECKOV_PY, [
-    '-c',
-    'import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1])) or {}))',
-    SKIPS_FILE,
-  ]).then((r) => {
-    if (r.code !== 0) fail(`cannot read ${relative(ROOT, SKIPS_FILE)}`, r);
-    const doc = JSON.parse(r.stdout) as { skips?: CheckovSkip[] };
-    const skips = doc.skips ?? [];
-    const bad = skips.filter(
-      (x) =>
-        !x.id ||
-        !x.reason ||
-        x.reason.trim().length < 20 ||
-        (x.scan !== undefined && x.scan !== 'synth' && x.scan !== 'plan'),
-    );
-    if (bad.length)
-      fail(
-        `${relative(ROOT, SKIPS_FILE)}: every skip needs an id, a reason (>= 20 chars) and, if any, scan: synth or plan: ${bad.map((b) => b.id).join(', ')}`,
-      );
-    return skips;
-  });
+const CHECKOV_TOOLS: CheckovTools = { checkov: CHECKOV, python: CHECKOV_PY };
+
+async function loadSkips(): Promise<CheckovSkip[]> {
+  try {
+    return await loadSkipsFile(CHECKOV_TOOLS, SKIPS_FILE);
+  } catch (e) {
+    if (e instanceof CheckovError) fail(e.message);
+    throw e;
+  }
 }
 
 /**
@@ -659,36 +664,15 @@ async function checkov(
   label: CheckovScan,
   skips: CheckovSkip[],
 ): Promise<CheckovSummary> {
-  const r = await run(
-    CHECKOV,
-    [...args, '-o', 'json', '--compact', '--skip-download', '--soft-fail'],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        ANSI_COLORS_DISABLED: '1',
-        LOG_LEVEL: 'WARNING',
-        BC_SKIP_MAPPING: 'TRUE',
-      },
-      log: join(LOGS, `checkov-${label}.log`),
-      timeoutSeconds: 900,
-    },
-  );
-  let report: unknown;
   try {
-    report = JSON.parse(r.stdout.slice(r.stdout.search(/[[{]/)));
-  } catch {
-    fail(`checkov (${label}) printed no JSON report`, r, join(LOGS, `checkov-${label}.log`));
+    return await runCheckov(CHECKOV_TOOLS, args, label, skips, {
+      cwd: ROOT,
+      log: join(LOGS, `checkov-${label}.log`),
+    });
+  } catch (e) {
+    if (e instanceof CheckovError) fail(`checkov (${label}): ${e.message}`);
+    throw e;
   }
-  const sum = classify(report, skips, label);
-  if (sum.passed + sum.failed.length + sum.skipped.length === 0) {
-    fail(
-      `checkov (${label}) ran no check at all (wrong framework or path?)`,
-      r,
-      join(LOGS, `checkov-${label}.log`),
-    );
-  }
-  return sum;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -770,12 +754,11 @@ async function main(): Promise<number> {
 
   // The apply cycle mostly waits on the provider's polling; the bad-input plans (CPU) run
   // meanwhile against the same emulator (they only read the seeded data sources).
-  let planJson: string | undefined;
   const [apply] = await Promise.all([
     step(
       '3. plan + apply + re-plan + teardown (moto)',
       async (s) => {
-        planJson = await emulatorCycle(prepared!, seed!, s);
+        await emulatorCycle(prepared!, seed!, s);
       },
       emu,
     ),
@@ -799,34 +782,35 @@ async function main(): Promise<number> {
           ['--framework', 'terraform_json', '-d', synthDir],
         ],
       ];
-      if (planJson)
-        targets.push(['plan JSON (step 3)', ['--framework', 'terraform_plan', '-f', planJson]]);
-      else s.lines.push('plan JSON: not scanned (step 3 produced no plan)');
+      // Every plan JSON step 3 wrote: the first plan, and the re-plan after the apply (a
+      // later plan sees the applied state: public IP, egress, ...).
+      for (const p of planJsons)
+        targets.push([`${p.label} (step 3)`, ['--framework', 'terraform_plan', '-f', p.path]]);
+      if (planJsons.length === 0) s.lines.push('plan JSON: not scanned (step 3 produced no plan)');
       const problems: string[] = [];
       for (const [label, args] of targets) {
         progress(`  checkov: ${label}`);
-        const sum = await checkov(args, label.startsWith('plan') ? 'plan' : 'synth', skips);
+        const scanKind: CheckovScan = args.includes('terraform_plan') ? 'plan' : 'synth';
+        const sum = await checkov(args, scanKind, skips);
         checkovSummaries.push(sum);
         s.lines.push(
           `${label}: ${sum.passed} passed, ${sum.failed.length} failed, ${sum.skipped.length} skipped (reasons in verify/checkov-skips.yaml)`,
         );
-        for (const f of sum.failed)
-          problems.push(`  ${f.checkId} ${f.checkName} @ ${f.resource} (${f.file})`);
-        if (sum.parsingErrors.length)
-          problems.push(`  parsing errors: ${sum.parsingErrors.join(', ')}`);
+        problems.push(...findingLines(sum).map((l) => `${l} [${label}]`));
       }
       // A skip that matches nothing hides nothing today but would silently hide a future
       // finding of that check: remove it from verify/checkov-skips.yaml.
       for (const u of unusedSkips(skips, checkovSummaries))
         problems.push(`  stale skip ${u.id}: matched no finding; remove it from the skip file`);
-      if (!planJson) problems.push('  the plan JSON from step 3 was not scanned');
+      if (planJsons.length === 0) problems.push('  the plan JSON from step 3 was not scanned');
       if (problems.length)
         fail(`checkov findings not in verify/checkov-skips.yaml:\n${problems.join('\n')}`);
     },
     prep,
   );
 
-  if (!planJson && apply.status !== 'ok') scan.status = scan.status === 'ok' ? 'FAIL' : scan.status;
+  if (planJsons.length === 0 && apply.status !== 'ok')
+    scan.status = scan.status === 'ok' ? 'FAIL' : scan.status;
 
   // ---- summary ----
   const total = (Date.now() - started) / 1000;
