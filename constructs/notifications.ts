@@ -96,6 +96,11 @@ export class Notifications extends Construct {
             'sns:Publish',
           ],
           resources: [topic.arn],
+          // Explicit: only principals of this account (the root principal already means
+          // that; the condition makes the policy's scope checkable, checkov CKV_AWS_385).
+          condition: [
+            { test: 'StringEquals', variable: 'aws:PrincipalAccount', values: [account.accountId] },
+          ],
         },
         {
           sid: 'ServicesOfThisAccountPublish',
