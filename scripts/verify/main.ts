@@ -743,6 +743,9 @@ async function main(): Promise<number> {
       s.lines.push(
         `moto ${moto.url} (pid ${moto.pid}); seeded VPC ${seed.vpc_id}, subnets in 2 AZs, zone ${seed.zone_id}, ASG ${seed.asg_name}`,
       );
+      substituted.push(
+        'moto serializer: empty network-interface <association/> elements dropped (moto 5.2.5 returns one for every instance interface, which the provider reads as a public IP; scripts/verify/moto_server.py)',
+      );
       for (const a of amis as { name: string; owner_id: string }[]) {
         substituted.push(
           `moto image catalog: stand-in AMI "${a.name}" owned by ${a.owner_id} (moto's fixed list has no image matching the module's AMI filter)`,
