@@ -111,51 +111,7 @@ describe('PMM instance', () => {
   });
 });
 
-describe('instance role', () => {
-  const policy = resource(tf, 'aws_iam_role_policy', 'host_iam_policy').policy as string;
-
-  it('is assumable by EC2 only and has an instance profile', () => {
-    const role = resource(tf, 'aws_iam_role', 'host_iam_role');
-    expect(role.assume_role_policy).toContain('"Service" = "ec2.amazonaws.com"');
-    expect(resource(tf, 'aws_iam_instance_profile', 'host_iam_profile').role).toBe(
-      '${aws_iam_role.pmm_host_iam_role.name}',
-    );
-  });
-
-  it('has AmazonSSMManagedInstanceCore', () => {
-    expect(resource(tf, 'aws_iam_role_policy_attachment', 'host_iam_ssm_core').policy_arn).toBe(
-      'arn:${data.aws_partition.pmm_host_partition.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore',
-    );
-  });
-
-  it('reads and describes only the admin secret and writes only its own log group', () => {
-    expect(policy).toContain(
-      '"Action" = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], "Resource" = aws_secretsmanager_secret.pmm_admin_secret_secret.arn}',
-    );
-    expect(policy.match(/secretsmanager:/g)).toHaveLength(2);
-    expect(policy).toContain(
-      '"Resource" = [aws_cloudwatch_log_group.pmm_logs_log_group.arn, "${aws_cloudwatch_log_group.pmm_logs_log_group.arn}:*"]',
-    );
-    expect(policy).not.toMatch(/secretsmanager:\*|logs:\*|"Action" = "\*"/);
-  });
-
-  it('publishes metrics only to the agent namespace and may describe volumes and tags', () => {
-    expect(policy).toContain(
-      `"Action" = "cloudwatch:PutMetricData", "Resource" = "*", "Condition" = {"StringEquals" = {"cloudwatch:namespace" = "${AGENT_NAMESPACE}"}}`,
-    );
-    expect(policy).toContain('"Action" = ["ec2:DescribeVolumes", "ec2:DescribeTags"]');
-  });
-
-  it('uses * only for actions AWS cannot scope to a resource', () => {
-    const starred = [...policy.matchAll(/"Action" = (\[[^\]]*\]|"[^"]*"), "Resource" = "\*"/g)].map(
-      (m) => m[1],
-    );
-    expect(starred).toEqual([
-      '"cloudwatch:PutMetricData"',
-      '["ec2:DescribeVolumes", "ec2:DescribeTags"]',
-    ]);
-  });
-});
+// The instance role: __tests__/host-iam.test.ts
 
 describe('user data', () => {
   const template = tf.locals.pmm_host_user_data as string;

@@ -59,6 +59,9 @@ const EXPECTED_DEFAULTS: Record<string, unknown> = {
   sns_topic_name: null,
   create_dashboard: false,
   log_retention_days: 365,
+  // Issue 13 additions (not in the reference module):
+  instance_egress_cidr_blocks: null,
+  log_kms_key_id: null,
   rds_security_group_ids: [],
   secret_readers: [],
   monitored_asgs: [],

@@ -51,7 +51,7 @@ describe('ASG reconciler infrastructure', () => {
   it('scopes the role: SendCommand to AWS-RunShellScript on monitored ASG instances, the admin secret only', () => {
     const policy: string = resource(tf, 'aws_iam_role_policy', 'pmm_reconciler_policy').policy;
     expect(policy).toContain(
-      '"Action" = "ssm:SendCommand", "Resource" = "arn:${one(data.aws_partition.pmm_reconciler_partition[*].partition)}:ssm:*::document/AWS-RunShellScript"',
+      '"Action" = "ssm:SendCommand", "Resource" = "arn:${one(data.aws_partition.pmm_reconciler_partition[*].partition)}:ssm:${one(data.aws_region.pmm_reconciler_region[*].name)}::document/AWS-RunShellScript"',
     );
     expect(policy).toContain(
       '"ssm:resourceTag/aws:autoscaling:groupName" = var.monitored_asgs[*].asg_name',
@@ -62,7 +62,8 @@ describe('ASG reconciler infrastructure', () => {
     expect(policy).toContain('"ssm:GetCommandInvocation"');
     expect(policy).not.toMatch(/"Action" = "([a-z]+:)?\*"/);
     const attach = resource(tf, 'aws_iam_role_policy_attachment', 'pmm_reconciler_vpc_access');
-    expect(attach.policy_arn).toContain('AWSLambdaVPCAccessExecutionRole');
+    // ENI management only; logs: the function's own group (reconciler-least-privilege.test.ts).
+    expect(attach.policy_arn).toContain('AWSLambdaENIManagementAccess');
   });
 
   it('creates the enrolment secret without a Terraform-managed value, writable by the Lambda only on that secret', () => {

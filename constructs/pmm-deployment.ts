@@ -135,6 +135,15 @@ export interface PmmDeploymentProps {
   /** @default 365 */
   readonly logRetentionDays?: number;
 
+  // ---- hardening (issue 13) ----
+  /**
+   * IPv4 CIDR blocks the instance may reach; null/undefined allows all outbound traffic.
+   * @default - all outbound traffic
+   */
+  readonly instanceEgressCidrBlocks?: string[];
+  /** @default - CloudWatch Logs' service-managed encryption */
+  readonly logKmsKeyArn?: string;
+
   // ---- access ----
   /** @default [] */
   readonly rdsSecurityGroupIds?: string[];
@@ -189,7 +198,11 @@ export class PmmDeployment extends Construct {
       alarmTopicArns: props.alarmTopicArns ?? [],
     });
 
-    this.logs = new PmmLogs(this, 'logs', { serviceName, retentionDays: logRetentionDays });
+    this.logs = new PmmLogs(this, 'logs', {
+      serviceName,
+      retentionDays: logRetentionDays,
+      kmsKeyArn: props.logKmsKeyArn,
+    });
 
     this.network = new Network(this, 'network', {
       namePrefix,
@@ -199,6 +212,7 @@ export class PmmDeployment extends Construct {
       adminCidrBlock: props.adminCidrBlock,
       rdsSecurityGroupIds: props.rdsSecurityGroupIds ?? [],
       monitoredAsgs,
+      egressCidrBlocks: props.instanceEgressCidrBlocks,
     });
 
     this.adminSecret = new AdminSecret(this, 'admin_secret', {
@@ -287,7 +301,13 @@ export class PmmDeployment extends Construct {
       pmmInstanceSecurityGroupId: this.network.instanceSecurityGroupId,
       pmmPrivateIp: this.host.privateIp,
       adminSecretArn: this.adminSecret.secretArn,
+      secretReaderArns: props.secretReaders ?? [],
       logRetentionDays,
+      logKmsKeyArn: props.logKmsKeyArn,
+    });
+    this.adminSecret.restrictReaders({
+      hostRoleArn: this.host.roleArn,
+      reconcilerRoleArn: this.reconciler.roleArn,
     });
 
     this.monitoring = new Monitoring(this, 'monitoring', {

@@ -52,7 +52,7 @@ module "pmm" {
 }
 \`\`\`
 
-See \`examples/basic\`. The caller configures the \`aws\` and \`random\` providers; this module
+See \`examples/basic\`. The caller configures the \`aws\` provider; this module
 has no provider or backend blocks.
 
 ## Requirements
@@ -61,7 +61,6 @@ has no provider or backend blocks.
 |---|---|
 | terraform | ${tf.terraform.required_version} |
 | hashicorp/aws | ${MODULE_PROVIDER_VERSIONS.aws} |
-| hashicorp/random | ${MODULE_PROVIDER_VERSIONS.random} |
 
 ## Data safety
 

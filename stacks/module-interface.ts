@@ -82,6 +82,8 @@ export function propsFromVariables(v: ModuleVariables): PmmDeploymentProps {
     snsTopicName: v.sns_topic_name.stringValue,
     createDashboard: v.create_dashboard.booleanValue,
     logRetentionDays: v.log_retention_days.numberValue,
+    instanceEgressCidrBlocks: v.instance_egress_cidr_blocks.listValue,
+    logKmsKeyArn: v.log_kms_key_id.stringValue,
     rdsSecurityGroupIds: v.rds_security_group_ids.listValue,
     secretReaders: v.secret_readers.listValue,
     monitoredAsgs: v.monitored_asgs.value,

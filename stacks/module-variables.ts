@@ -576,6 +576,34 @@ export const MODULE_VARIABLES = {
     ],
   },
 
+  // ---- hardening (issue 13) -----------------------------------------------------------
+  instance_egress_cidr_blocks: {
+    type: 'list(string)',
+    default: null,
+    description:
+      'IPv4 CIDR blocks the PMM instance may send traffic to (all protocols), plus PostgreSQL/MySQL to rds_security_group_ids; null (default) allows all outbound IPv4 and IPv6 traffic, as the design specifies. A list must reach the AWS APIs (Secrets Manager, SSM, CloudWatch: VPC endpoints or the NAT), the monitored databases and the image and package sources (Docker Hub, download.docker.com, Ubuntu, snaps).',
+    rules: [
+      {
+        expr: `var.instance_egress_cidr_blocks == null || try(length(var.instance_egress_cidr_blocks) >= 1 && alltrue([for c in var.instance_egress_cidr_blocks : ${isCanonicalIpv4Cidr('c')}]), false)`,
+        message:
+          'instance_egress_cidr_blocks must be null (all outbound traffic) or list at least one canonical IPv4 CIDR block (no host bits set), such as 10.0.0.0/16; IPv6 blocks are not accepted.',
+      },
+    ],
+  },
+  log_kms_key_id: {
+    type: 'string',
+    default: null,
+    description:
+      "KMS key (ARN) that encrypts the CloudWatch log groups (the host's and the reconciler's); null uses CloudWatch Logs' service-managed encryption. The key policy must allow logs.<region>.amazonaws.com (kms:Encrypt*, kms:Decrypt*, kms:ReEncrypt*, kms:GenerateDataKey*, kms:Describe*) for this account's log groups.",
+    rules: [
+      {
+        expr: nullOrMatches('log_kms_key_id', KMS_KEY_ARN),
+        message:
+          'log_kms_key_id must be null or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>).',
+      },
+    ],
+  },
+
   // ---- access -------------------------------------------------------------------------
   rds_security_group_ids: {
     type: 'list(string)',
@@ -592,11 +620,18 @@ export const MODULE_VARIABLES = {
   secret_readers: {
     type: 'list(string)',
     default: [],
-    description: 'IAM role ARNs allowed to read the PMM admin password secret.',
+    description:
+      'IAM role ARNs of this account allowed to read the PMM admin password secret (besides the PMM instance and the reconciler); the secret policy denies every other principal.',
     rules: [
       {
-        expr: eachMatches('secret_readers', '^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$'),
-        message: 'secret_readers must list IAM role ARNs (arn:aws:iam::<account>:role/<name>).',
+        // IAM's own character set for role paths and names (no ":"): the same-account check
+        // on the secret policy counts ":iam::<account>:role/" occurrences.
+        expr: eachMatches(
+          'secret_readers',
+          '^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$',
+        ),
+        message:
+          'secret_readers must list IAM role ARNs (arn:aws:iam::<account>:role/<path/name>; letters, digits and +=,.@_/- only).',
       },
     ],
   },

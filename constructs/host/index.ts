@@ -139,6 +139,8 @@ export class PmmHost extends Construct {
     const role = new HostRole(this, 'iam', {
       namePrefix: props.namePrefix,
       partition,
+      region: region.name,
+      accountId: account.accountId,
       adminSecretArn: props.adminSecret.secretArn,
       logGroupArn: props.logGroupArn,
     });
@@ -183,6 +185,9 @@ export class PmmHost extends Construct {
       instanceType: props.instanceType,
       subnetId: props.subnetId,
       vpcSecurityGroupIds: [props.securityGroupId],
+      // Private subnet, reached through the load balancer only: never a public address, even
+      // where the subnet maps one on launch.
+      associatePublicIpAddress: false,
       iamInstanceProfile: role.instanceProfileName,
       keyName: props.sshKeyName,
       monitoring: props.enableDetailedMonitoring,

@@ -105,6 +105,8 @@ export const BAD_INPUTS: Readonly<Record<string, readonly BadInput[]>> = {
   alarm_topic_arns: [{ value: ['pmm-alarms'] }],
   sns_topic_name: [{ value: 'pmm alarms!' }],
   log_retention_days: [{ value: 10 }],
+  instance_egress_cidr_blocks: [{ value: [] }, { value: ['10.0.0.1/16'] }, { value: ['::/0'] }],
+  log_kms_key_id: [{ value: 'alias/pmm-logs' }],
   rds_security_group_ids: [{ value: ['default'] }],
   secret_readers: [{ value: ['arn:aws:iam::123456789012:user/bob'] }],
   monitored_asgs: [

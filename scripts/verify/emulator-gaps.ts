@@ -55,6 +55,12 @@ export const EMULATOR_DRIFT: Readonly<Record<string, KnownDrift>> = {
       'moto 5.2.5 DescribeSecurityGroupRules drops the description of a rule whose destination is a referenced security group (CIDR rules keep theirs)',
     appliesTo: referencesSecurityGroup,
   },
+  aws_instance: {
+    attributes: ['vpc_security_group_ids'],
+    reason:
+      'with associate_public_ip_address set, the provider passes the security groups on the primary network interface; moto 5.2.5 keeps them there and DescribeInstances lists no instance security group, so the provider sees them as missing (AWS reports the primary interface groups as the instance groups)',
+    appliesTo: (after) => after.associate_public_ip_address === false,
+  },
 };
 
 /**

@@ -15,28 +15,36 @@ import {
 } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { BAD_INPUTS, BadInputCase, badInputCases } from './bad-inputs';
-import { CheckovScan, CheckovSkip, CheckovSummary, classify, unusedSkips } from './lib/checkov';
+import {
+  CheckovError,
+  CheckovScan,
+  CheckovSkip,
+  CheckovSummary,
+  CheckovTools,
+  findingLines,
+  loadSkipsFile,
+  runCheckov,
+  unusedSkips,
+} from './lib/checkov';
 import { EMULATOR_COVERAGE_INPUTS } from './emulator-coverage';
 import { EMULATOR_DRIFT, EMULATOR_GAPS, EMULATOR_INPUTS } from './emulator-gaps';
 import { Moto, standInAmis, startMoto, stopMoto } from './lib/moto';
+import { READ_SECRET_PY, documentsContaining } from './lib/secret-canary';
 import { RunResult, killRunning, pool, run, tail } from './lib/proc';
 import {
   emulatorProvider,
   hasProviderBlock,
   mirrorProviders,
   moduleBlocksWithSource,
-  stripRandomFromHcl,
   terraformEnv,
   writeCliConfig,
 } from './lib/terraform';
 import {
-  RandomSubstitution,
   TfJson,
   amiFilters,
   excludeWithDependents,
   preventDestroyResources,
   requiredVariables,
-  substituteRandom,
 } from './lib/tf-json';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -61,6 +69,8 @@ const steps: Step[] = [];
 const substituted: string[] = [];
 const unsupported: string[] = [];
 const facts: Record<string, string> = {};
+/** Plan JSON files (`terraform show -json`) the checkov step scans. */
+const planJsons: { label: string; path: string }[] = [];
 const started = Date.now();
 
 function progress(msg: string): void {
@@ -162,10 +172,9 @@ async function validateDir(dir: string, label: string, s: Step): Promise<void> {
 // ---------------------------------------------------------------------------------------
 interface Prepared {
   moduleJson: TfJson; // the packaged module's main.tf.json as built
-  moduleDir: string; // working copy (random substituted)
+  moduleDir: string; // working copy
   exampleDir: string;
   rootDir: string;
-  subs: RandomSubstitution[];
 }
 
 /** Writes the module folder with `npm run build:module`'s script (main.tf.json, assets/, examples/basic/). */
@@ -198,33 +207,15 @@ async function prepare(s: Step): Promise<Prepared> {
   const moduleJson = readJson(join(pkg, 'main.tf.json'));
   if (!existsSync(join(pkg, 'examples', 'basic'))) fail(`${pkg}/examples/basic is missing`);
 
-  // Working copy of the module (random_* substituted when the provider is not available).
+  // Working copy of the module (the emulator run adds its override files there).
   const moduleDir = join(WORK, 'module');
   cpSync(pkg, moduleDir, { recursive: true });
-  const randomAvailable = 'hashicorp/random' in mirrorProviders();
-  let subs: RandomSubstitution[] = [];
-  if (!randomAvailable) {
-    const r = substituteRandom(moduleJson);
-    subs = r.substitutions;
-    writeJson(join(moduleDir, 'main.tf.json'), r.tf);
-  }
   const exampleDir = join(moduleDir, 'examples', 'basic');
-  if (!randomAvailable) {
-    for (const f of readdirSync(exampleDir).filter((x) => x.endsWith('.tf'))) {
-      const { text, changed } = stripRandomFromHcl(readFileSync(join(exampleDir, f), 'utf8'));
-      if (changed) {
-        writeFileSync(join(exampleDir, f), text);
-        substituted.push(
-          `examples/basic/${f}: hashicorp/random requirement removed in the verify copy`,
-        );
-      }
-    }
-  }
 
-  // Root stack copy: aws pin -> the mirror's version, random substituted.
+  // Root stack copy: aws pin -> the mirror's version.
   const rootDir = join(WORK, 'root');
   cpSync(join(ROOT, 'cdktf.out', 'stacks', 'pmm'), rootDir, { recursive: true });
-  let rootJson = readJson(join(rootDir, 'cdk.tf.json'));
+  const rootJson = readJson(join(rootDir, 'cdk.tf.json'));
   const awsPin = rootJson.terraform?.required_providers?.aws?.version;
   const mirrorAws = mirrorProviders()['hashicorp/aws'] ?? [];
   if (mirrorAws.length === 0) fail('no hashicorp/aws in /opt/tf-plugins');
@@ -235,21 +226,8 @@ async function prepare(s: Step): Promise<Prepared> {
       `root stack: hashicorp/aws pinned "${awsPin}" (cdktf bindings) -> "${lowest}" (the version on this machine) in the verify copy`,
     );
   }
-  if (!randomAvailable) rootJson = substituteRandom(rootJson).tf;
   writeJson(join(rootDir, 'cdk.tf.json'), rootJson);
-
-  if (!randomAvailable) {
-    const list = subs.map(
-      (x) => `${x.resource}.${x.attribute} -> var.${x.variable} (${x.type}, sensitive)`,
-    );
-    substituted.push(
-      `hashicorp/random is not installable here (not in /opt/tf-plugins, not on PyPI/npm/Debian): ` +
-        `module and root copies replace random_* by inputs of the same type: ${list.join('; ') || 'none present'}`,
-    );
-  } else {
-    s.lines.push('hashicorp/random found in the mirror: no substitution');
-  }
-  return { moduleJson, moduleDir, exampleDir, rootDir, subs };
+  return { moduleJson, moduleDir, exampleDir, rootDir };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -290,7 +268,39 @@ function countByType(items: { type: string }[]): string {
     .join(', ');
 }
 
-async function emulatorCycle(p: Prepared, seed: Seed, s: Step): Promise<string> {
+/**
+ * Issue 13: the admin password is in neither the plan nor the state. Reads the value moto
+ * holds (the secret's ARN from the example's output) and searches plan JSON, state JSON and
+ * the raw state for it.
+ */
+async function adminPasswordCanary(
+  dir: string,
+  planJsonPath: string,
+  log: string,
+): Promise<string> {
+  const arn = JSON.parse(
+    (await tfOk(dir, ['output', '-json', 'admin_password_secret_arn'], log, 'terraform output'))
+      .stdout,
+  ) as string;
+  const read = await run(MOTO_PY, ['-c', READ_SECRET_PY, motoUrl!, arn]);
+  if (read.code !== 0) fail(`reading the admin secret back from moto failed: ${tail(read.stderr)}`);
+  const docs = [
+    { name: 'terraform show -json tfplan', text: readFileSync(planJsonPath, 'utf8') },
+    {
+      name: 'terraform show -json (state)',
+      text: (await tfOk(dir, ['show', '-json'], 'emulator-show', 'terraform show -json')).stdout,
+    },
+    {
+      name: 'terraform state pull',
+      text: (await tfOk(dir, ['state', 'pull'], 'emulator-show', 'terraform state pull')).stdout,
+    },
+  ];
+  const leaks = documentsContaining(read.stdout, docs);
+  if (leaks.length) fail(`the admin password is stored in: ${leaks.join(', ')}`);
+  return `admin password (${read.stdout.length} characters, read back from moto): in none of ${docs.map((d) => d.name).join(', ')}`;
+}
+
+async function emulatorCycle(p: Prepared, seed: Seed, s: Step): Promise<void> {
   const dir = p.exampleDir;
   const hcl = readdirSync(dir)
     .filter((f) => f.endsWith('.tf'))
@@ -331,9 +341,7 @@ async function emulatorCycle(p: Prepared, seed: Seed, s: Step): Promise<string> 
   const gaps = Object.keys(EMULATOR_GAPS).filter((t) => p.moduleJson.resource?.[t]);
   const { kept, excluded } = excludeWithDependents(p.moduleJson, gaps);
   const targets = excluded.length
-    ? modules.flatMap((m) =>
-        kept.filter((a) => !a.startsWith('random_')).map((a) => `-target=module.${m}.${a}`),
-      )
+    ? modules.flatMap((m) => kept.map((a) => `-target=module.${m}.${a}`))
     : [];
   for (const t of gaps) unsupported.push(`${t}: ${EMULATOR_GAPS[t]}`);
   if (excluded.length)
@@ -358,6 +366,7 @@ async function emulatorCycle(p: Prepared, seed: Seed, s: Step): Promise<string> 
   );
   const planJsonPath = join(dir, 'plan.json');
   writeFileSync(planJsonPath, show.stdout);
+  planJsons.push({ label: 'plan JSON', path: planJsonPath });
   const planned = resourceChanges(JSON.parse(show.stdout)).filter((c) =>
     c.actions.includes('create'),
   );
@@ -384,6 +393,7 @@ async function emulatorCycle(p: Prepared, seed: Seed, s: Step): Promise<string> 
   const applied = await stateList();
   s.lines.push(`applied: ${applied.length} resources in state`);
   facts.applied = String(applied.length);
+  s.lines.push(await adminPasswordCanary(dir, planJsonPath, log));
 
   progress('  re-plan (expect no changes)');
   const replan = await tf(
@@ -391,10 +401,16 @@ async function emulatorCycle(p: Prepared, seed: Seed, s: Step): Promise<string> 
     ['plan', '-input=false', '-no-color', '-detailed-exitcode', '-out=replan', ...targets],
     log,
   );
-  if (replan.code === 2) {
-    const j = JSON.parse(
+  if (replan.code === 0 || replan.code === 2) {
+    const replanJsonPath = join(dir, 'replan.json');
+    writeFileSync(
+      replanJsonPath,
       (await tfOk(dir, ['show', '-json', 'replan'], 'emulator-show', 'show')).stdout,
     );
+    planJsons.push({ label: 're-plan JSON', path: replanJsonPath });
+  }
+  if (replan.code === 2) {
+    const j = JSON.parse(readFileSync(join(dir, 'replan.json'), 'utf8'));
     const drift = ((j.resource_changes ?? []) as TfJson[])
       .filter((c) => !c.change.actions.every((a: string) => a === 'no-op' || a === 'read'))
       .map((c) => {
@@ -481,7 +497,6 @@ async function emulatorCycle(p: Prepared, seed: Seed, s: Step): Promise<string> 
   s.lines.push(
     `teardown: state rm ${protectedRes.length} protected volume(s), destroyed ${applied.length - protectedRes.length} others, state empty`,
   );
-  return planJsonPath;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -615,28 +630,15 @@ async function badInputs(p: Prepared, seed: Seed, s: Step): Promise<void> {
 // ---------------------------------------------------------------------------------------
 // checkov
 // ---------------------------------------------------------------------------------------
-function loadSkips(): Promise<CheckovSkip[]> {
-  return run(CHECKOV_PY, [
-    '-c',
-    'import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1])) or {}))',
-    SKIPS_FILE,
-  ]).then((r) => {
-    if (r.code !== 0) fail(`cannot read ${relative(ROOT, SKIPS_FILE)}`, r);
-    const doc = JSON.parse(r.stdout) as { skips?: CheckovSkip[] };
-    const skips = doc.skips ?? [];
-    const bad = skips.filter(
-      (x) =>
-        !x.id ||
-        !x.reason ||
-        x.reason.trim().length < 20 ||
-        (x.scan !== undefined && x.scan !== 'synth' && x.scan !== 'plan'),
-    );
-    if (bad.length)
-      fail(
-        `${relative(ROOT, SKIPS_FILE)}: every skip needs an id, a reason (>= 20 chars) and, if any, scan: synth or plan: ${bad.map((b) => b.id).join(', ')}`,
-      );
-    return skips;
-  });
+const CHECKOV_TOOLS: CheckovTools = { checkov: CHECKOV, python: CHECKOV_PY };
+
+async function loadSkips(): Promise<CheckovSkip[]> {
+  try {
+    return await loadSkipsFile(CHECKOV_TOOLS, SKIPS_FILE);
+  } catch (e) {
+    if (e instanceof CheckovError) fail(e.message);
+    throw e;
+  }
 }
 
 /**
@@ -667,36 +669,15 @@ async function checkov(
   label: CheckovScan,
   skips: CheckovSkip[],
 ): Promise<CheckovSummary> {
-  const r = await run(
-    CHECKOV,
-    [...args, '-o', 'json', '--compact', '--skip-download', '--soft-fail'],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        ANSI_COLORS_DISABLED: '1',
-        LOG_LEVEL: 'WARNING',
-        BC_SKIP_MAPPING: 'TRUE',
-      },
-      log: join(LOGS, `checkov-${label}.log`),
-      timeoutSeconds: 900,
-    },
-  );
-  let report: unknown;
   try {
-    report = JSON.parse(r.stdout.slice(r.stdout.search(/[[{]/)));
-  } catch {
-    fail(`checkov (${label}) printed no JSON report`, r, join(LOGS, `checkov-${label}.log`));
+    return await runCheckov(CHECKOV_TOOLS, args, label, skips, {
+      cwd: ROOT,
+      log: join(LOGS, `checkov-${label}.log`),
+    });
+  } catch (e) {
+    if (e instanceof CheckovError) fail(`checkov (${label}): ${e.message}`);
+    throw e;
   }
-  const sum = classify(report, skips, label);
-  if (sum.passed + sum.failed.length + sum.skipped.length === 0) {
-    fail(
-      `checkov (${label}) ran no check at all (wrong framework or path?)`,
-      r,
-      join(LOGS, `checkov-${label}.log`),
-    );
-  }
-  return sum;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -767,6 +748,9 @@ async function main(): Promise<number> {
       s.lines.push(
         `moto ${moto.url} (pid ${moto.pid}); seeded VPC ${seed.vpc_id}, subnets in 2 AZs, zone ${seed.zone_id}, ASG ${seed.asg_name}`,
       );
+      substituted.push(
+        'moto serializer: empty network-interface <association/> elements dropped (moto 5.2.5 returns one for every instance interface, which the provider reads as a public IP; scripts/verify/moto_server.py)',
+      );
       for (const a of amis as { name: string; owner_id: string }[]) {
         substituted.push(
           `moto image catalog: stand-in AMI "${a.name}" owned by ${a.owner_id} (moto's fixed list has no image matching the module's AMI filter)`,
@@ -778,12 +762,11 @@ async function main(): Promise<number> {
 
   // The apply cycle mostly waits on the provider's polling; the bad-input plans (CPU) run
   // meanwhile against the same emulator (they only read the seeded data sources).
-  let planJson: string | undefined;
   const [apply] = await Promise.all([
     step(
       '3. plan + apply + re-plan + teardown (moto)',
       async (s) => {
-        planJson = await emulatorCycle(prepared!, seed!, s);
+        await emulatorCycle(prepared!, seed!, s);
       },
       emu,
     ),
@@ -807,34 +790,35 @@ async function main(): Promise<number> {
           ['--framework', 'terraform_json', '-d', synthDir],
         ],
       ];
-      if (planJson)
-        targets.push(['plan JSON (step 3)', ['--framework', 'terraform_plan', '-f', planJson]]);
-      else s.lines.push('plan JSON: not scanned (step 3 produced no plan)');
+      // Every plan JSON step 3 wrote: the first plan, and the re-plan after the apply (a
+      // later plan sees the applied state: public IP, egress, ...).
+      for (const p of planJsons)
+        targets.push([`${p.label} (step 3)`, ['--framework', 'terraform_plan', '-f', p.path]]);
+      if (planJsons.length === 0) s.lines.push('plan JSON: not scanned (step 3 produced no plan)');
       const problems: string[] = [];
       for (const [label, args] of targets) {
         progress(`  checkov: ${label}`);
-        const sum = await checkov(args, label.startsWith('plan') ? 'plan' : 'synth', skips);
+        const scanKind: CheckovScan = args.includes('terraform_plan') ? 'plan' : 'synth';
+        const sum = await checkov(args, scanKind, skips);
         checkovSummaries.push(sum);
         s.lines.push(
           `${label}: ${sum.passed} passed, ${sum.failed.length} failed, ${sum.skipped.length} skipped (reasons in verify/checkov-skips.yaml)`,
         );
-        for (const f of sum.failed)
-          problems.push(`  ${f.checkId} ${f.checkName} @ ${f.resource} (${f.file})`);
-        if (sum.parsingErrors.length)
-          problems.push(`  parsing errors: ${sum.parsingErrors.join(', ')}`);
+        problems.push(...findingLines(sum).map((l) => `${l} [${label}]`));
       }
       // A skip that matches nothing hides nothing today but would silently hide a future
       // finding of that check: remove it from verify/checkov-skips.yaml.
       for (const u of unusedSkips(skips, checkovSummaries))
         problems.push(`  stale skip ${u.id}: matched no finding; remove it from the skip file`);
-      if (!planJson) problems.push('  the plan JSON from step 3 was not scanned');
+      if (planJsons.length === 0) problems.push('  the plan JSON from step 3 was not scanned');
       if (problems.length)
         fail(`checkov findings not in verify/checkov-skips.yaml:\n${problems.join('\n')}`);
     },
     prep,
   );
 
-  if (!planJson && apply.status !== 'ok') scan.status = scan.status === 'ok' ? 'FAIL' : scan.status;
+  if (planJsons.length === 0 && apply.status !== 'ok')
+    scan.status = scan.status === 'ok' ? 'FAIL' : scan.status;
 
   // ---- summary ----
   const total = (Date.now() - started) / 1000;

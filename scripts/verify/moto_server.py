@@ -6,6 +6,12 @@ moto ships a fixed AMI list (MOTO_AMIS_PATH replaces it). The module looks up Ca
 Ubuntu Pro image by name and owner, which is not in that list, so the pipeline writes
 stand-in images matching the module's own `data.aws_ami` filters to EXTRA_AMIS_JSON; they
 are appended to moto's default list and the result is written to OUT_AMIS_JSON.
+
+moto 5.2.5 serializes an empty <association/> for every instance network interface in
+DescribeInstances, which the AWS provider reads as associate_public_ip_address = true (a
+forced replacement on every plan of an instance with associate_public_ip_address = false).
+The serializer is told to drop every empty Association element, as moto already does for
+DescribeNetworkInterfaces.
 """
 
 import gzip
@@ -23,6 +29,13 @@ with open(extra_path, encoding="utf-8") as f:
 with open(out_path, "w", encoding="utf-8") as f:
     json.dump(amis, f)
 os.environ["MOTO_AMIS_PATH"] = out_path  # read when moto.ec2 is imported: set it first
+
+from moto.core.serialize import return_if_not_empty  # noqa: E402
+from moto.ec2.responses._base_response import EC2BaseResponse  # noqa: E402
+
+EC2BaseResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER[
+    ".Association"
+] = return_if_not_empty
 
 from moto.server import main  # noqa: E402
 
