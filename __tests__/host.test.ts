@@ -5,7 +5,7 @@ import { resource, resourcesOf, synthModule, TfJson } from './helpers/synth';
 import { PmmModuleStack } from '../stacks/module-stack';
 import { PmmHost } from '../constructs/host';
 import { evaluateTemplate } from './helpers/hcl-template';
-import { HOST_FILES, TEMPLATE_DIR } from '../constructs/host/user-data';
+import { HOST_FILES, TEMPLATE_DIR, stripShellComments } from '../constructs/host/user-data';
 import { AGENT_DISK_PATHS, AGENT_NAMESPACE, agentMetricsFor } from '../constructs/agent-metrics';
 
 const tf = synthModule();
@@ -173,9 +173,11 @@ describe('user data', () => {
   });
 
   it.each(HOST_FILES.map((f) => [f.path, f]))(
-    'writes %s from its template unchanged',
+    'writes %s from its template unchanged (shell scripts without their comment lines)',
     (_, file) => {
-      const text = readFileSync(join(TEMPLATE_DIR, file.template), 'utf8').replace(/\n$/, '');
+      const template = readFileSync(join(TEMPLATE_DIR, file.template), 'utf8');
+      const shipped = file.template.endsWith('.sh') ? stripShellComments(template) : template;
+      const text = shipped.replace(/\n$/, '');
       const indented = text
         .split('\n')
         .map((l) => (l === '' ? '' : `      ${l}`))
@@ -236,7 +238,7 @@ describe('pmm-server.service', () => {
   it('needs Docker and the mounted data volume and always restarts', () => {
     expect(lines).toContain('Requires=docker.service');
     expect(lines).toContain('RequiresMountsFor=/srv');
-    expect(lines).toContain('ExecStartPre=/usr/bin/mountpoint -q /srv');
+    expect(lines).toContain('ExecStartPre=/usr/local/lib/pmm/check-data-mount.sh');
     expect(lines).toContain('Restart=always');
     expect(lines).toContain('StartLimitIntervalSec=0');
   });
@@ -249,7 +251,7 @@ describe('pmm-server.service', () => {
 
   it('checks /srv, fetches the admin password, pulls, stops cleanly, removes, then runs', () => {
     expect(lines.filter((l) => /^Exec(Start|StartPre)=/.test(l))).toEqual([
-      'ExecStartPre=/usr/bin/mountpoint -q /srv',
+      'ExecStartPre=/usr/local/lib/pmm/check-data-mount.sh',
       'ExecStartPre=/usr/local/lib/pmm/fetch-admin-password.sh',
       'ExecStartPre=-/usr/bin/timeout 300 /usr/bin/docker pull ${PMM_IMAGE}',
       'ExecStartPre=-/usr/bin/docker stop --time 120 pmm-server',

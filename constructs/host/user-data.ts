@@ -39,6 +39,11 @@ export const HOST_FILES: readonly HostFile[] = [
     permissions: '0755',
   },
   {
+    path: '/usr/local/lib/pmm/check-data-mount.sh',
+    template: 'check-data-mount.sh',
+    permissions: '0755',
+  },
+  {
     path: '/usr/local/lib/pmm/run-pmm-server.sh',
     template: 'run-pmm-server.sh',
     permissions: '0755',
@@ -128,6 +133,18 @@ export function readTemplate(name: string): string {
   return readFileSync(join(TEMPLATE_DIR, name), 'utf8');
 }
 
+/**
+ * A shell script without its comment lines (the shebang stays): the repository keeps the
+ * comments, the user data (16 KB) does not carry them. No template has a heredoc or a
+ * multi-line string (host-scripts tests check), so no comment-like line is data.
+ */
+export function stripShellComments(text: string): string {
+  return text
+    .split('\n')
+    .filter((line, i) => i === 0 || !/^\s*#/.test(line))
+    .join('\n');
+}
+
 /** Escapes literal text so a Terraform string template yields it unchanged. */
 export function escapeTerraformTemplate(text: string): string {
   return text.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
@@ -170,7 +187,9 @@ const BOUNDARY = '==PMM-BOOT-BOUNDARY==';
  */
 export function renderUserData(values: UserDataValues, extraWriteFiles: string[] = []): string {
   const entries = HOST_FILES.map((f) => {
-    const body = renderTemplate(f.template, readTemplate(f.template), { ...values });
+    const text = readTemplate(f.template);
+    const shipped = f.template.endsWith('.sh') ? stripShellComments(text) : text;
+    const body = renderTemplate(f.template, shipped, { ...values });
     return [
       `  - path: ${f.path}`,
       `    owner: root:root`,
