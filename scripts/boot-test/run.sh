@@ -325,7 +325,9 @@ check_pmm_stays_down() { # what the refusal must say (regex)
   check "/srv is not mounted" bash -c "! nsenter --target $leader --all mountpoint -q /srv"
   check "the journal says why (pmm-data-volume: /$1/)" \
     bash -c "nsenter --target $leader --all journalctl -b 0 --no-pager -o cat -u pmm-data-volume.service | grep -E -- '$1'"
-  { guest_journal -u pmm-data-volume.service -u pmm-server.service | grep -E 'ERROR|refus' | sort -u | head -n 3 | sed 's/^/         journal: /'; } || true
+  check "pmm-server.service's guard says why PMM does not start" \
+    bash -c "nsenter --target $leader --all journalctl -b 0 --no-pager -o cat -u pmm-server.service | grep -q 'NOT starting PMM'"
+  { guest_journal -u pmm-data-volume.service -u pmm-server.service | grep -E 'ERROR|NOT starting' | sort -u | head -n 3 | sed 's/^/         journal: /'; } || true
 }
 
 # --- scenarios ------------------------------------------------------------------------------------
@@ -358,7 +360,8 @@ scenario_first_boot() {
   data_uuid=$(volume_fs "$data_loop" UUID)
   check "cloud-init ran boot.sh to the end (pmm-boot: done)" bash -c "nsenter --target $leader --all journalctl -b 0 --no-pager -o cat | grep -q 'pmm-boot: done'"
   check "the volume was formatted exactly once (ext4)" test "$(count_formats)/$(volume_fs "$data_loop" TYPE)" = 1/ext4
-  check "fstab records the volume by UUID with nofail" grep -qE "^UUID=$data_uuid /srv ext4 [^ ]*nofail" "$guest/etc/fstab"
+  check "fstab records the volume by its EBS by-id link with nofail" \
+    grep -qE "^/dev/disk/by-id/$(by_id_name) /srv ext4 [^ ]*nofail" "$guest/etc/fstab"
   check_pmm_started_on_volume "$data_uuid"
   check "the PMM server env file has the public address" grep -qx "PMM_PUBLIC_ADDRESS=$PUBLIC_ADDRESS" "$guest/etc/pmm/pmm-server.env"
   check "the custom query file arrived (gz+b64 write_files)" grep -q pg_boot_test "$guest/etc/pmm/custom-queries/postgresql/high-resolution/queries-custom.yml"
