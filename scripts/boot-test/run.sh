@@ -483,7 +483,7 @@ total_start=$SECONDS
 
 preflight
 rootfs=$(bash "$here/rootfs.sh")
-log "guest: $(cat "$rootfs/.pmm-boot-test-guest") from $rootfs"
+log "guest: $(cat "$rootfs/.pmm-boot-test-guest") from $rootfs (not Ubuntu 24.04: Debian's debootstrap has no noble script and no Ubuntu archive keyring to verify it)"
 
 (cd "$repo" && npx tsx scripts/boot-test/render-user-data.ts "$work/render") | sed 's/^/boot-test: /'
 # shellcheck source=/dev/null
