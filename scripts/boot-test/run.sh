@@ -304,7 +304,7 @@ check_pmm_started_on_volume() { # DEVICE_UUID
   check "admin password file at docker run: mode 0400, uid:gid 1000:1000, on tmpfs, the secret's value" \
     grep -qx "400 1000:1000 tmpfs $canary_sha256" "$run/password"
   check "pmm-server.service is active" in_guest systemctl is-active --quiet pmm-server.service
-  check "PMM answers http://127.0.0.1/v1/readyz (docker stub)" in_guest curl -fsS --max-time 5 http://127.0.0.1/v1/readyz
+  check "PMM answers http://127.0.0.1/v1/readyz (docker stub)" in_guest curl -fsS --max-time 5 --retry 20 --retry-delay 1 --retry-connrefused http://127.0.0.1/v1/readyz
 }
 
 check_no_secret_leak() {
