@@ -212,8 +212,13 @@ describe('mount-data-volume.sh: one run at a time', () => {
     const waiting = lab.env('lock-holder'); // no device: waits PMM_DEVICE_TIMEOUT_SECONDS
     const other = lab.env('lock-waiter', lab.attach(lab.image('lock-waiter', 64)));
     const shared = { PMM_LOCK_FILE: waiting.lockFile };
-    const holder = lab.runAsync(MOUNT, waiting, { PMM_DEVICE_TIMEOUT_SECONDS: '4' });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    const holder = lab.runAsync(MOUNT, waiting, { PMM_DEVICE_TIMEOUT_SECONDS: '6' });
+    // Until the holder has the lock (however slow the machine is to start it).
+    const deadline = Date.now() + 5000;
+    while (spawnSync('flock', ['-n', waiting.lockFile, 'true']).status === 0) {
+      expect(Date.now()).toBeLessThan(deadline);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     const impatient = lab.run(MOUNT, other, { ...shared, PMM_LOCK_TIMEOUT_SECONDS: '1' });
     expect(impatient.code).not.toBe(0);
     expect(impatient.stderr).toContain(`still holds ${waiting.lockFile} after 1s`);

@@ -153,7 +153,7 @@ probe "blkid -p" blkid -p -o export "$device"
 if ((probe_rc == 2)); then
   prove_blank
   log "$device is blank (read back as zeros, no signature): creating an ext4 filesystem"
-  mkfs.ext4 -q -L pmm-data -m 1 "$device"
+  mkfs.ext4 -q -L pmm-data -m 1 "$device" || die "mkfs.ext4 failed on $device (exit $?)"
   probe "blkid -p" blkid -p -o export "$device"
 fi
 ((probe_rc == 0)) || die "blkid could not probe $device (exit $probe_rc: $probe_err); refusing to touch it"
