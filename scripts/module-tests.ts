@@ -84,7 +84,9 @@ export const MOCK_PROVIDER_HCL = `mock_provider "aws" {
 export function hclValue(v: unknown, indent = ''): string {
   if (v === null) return 'null';
   if (typeof v === 'string')
-    return JSON.stringify(v).replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
+    return JSON.stringify(v)
+      .replace(/\$\{/g, () => '$${')
+      .replace(/%\{/g, () => '%%{');
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (Array.isArray(v)) return `[${v.map((x) => hclValue(x, indent)).join(', ')}]`;
   const inner = `${indent}  `;
