@@ -25,7 +25,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 
 const root = resolve(__dirname, '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -126,8 +126,10 @@ function barrelCopy(): string {
     'constructs',
     'templates',
     'functions',
+    'scripts/synth-report.ts',
     'package.json',
   ]) {
+    mkdirSync(dirname(join(dir, entry)), { recursive: true });
     cpSync(join(root, entry), join(dir, entry), {
       recursive: true,
       filter: (src) => !relative(root, src).includes('node_modules'),
