@@ -99,17 +99,19 @@ describe('root stack', () => {
 describe('root stack config', () => {
   it('rejects unknown variables and names the allowed ones', () => {
     expect(() => validateRootStackConfig({ variables: { ebs_size: 1 } })).toThrow(
-      /unknown variable\(s\) ebs_size; allowed: .*ebs_volume_size/,
+      /variables\.ebs_size: unknown key; did you mean "ebs_volume_size"\?/,
     );
   });
 
   it('rejects an incomplete s3 backend', () => {
     expect(() => validateRootStackConfig({ backend: { type: 's3', bucket: 'b' } })).toThrow(
-      /backend.key is required/,
+      /backend: missing required key "key"/,
     );
   });
 
   it('rejects an unknown backend type', () => {
-    expect(() => validateRootStackConfig({ backend: { type: 'gcs' } })).toThrow(/"local" or "s3"/);
+    expect(() => validateRootStackConfig({ backend: { type: 'gcs' } })).toThrow(
+      /backend\.type: must be one of "local", "s3"/,
+    );
   });
 });

@@ -1,5 +1,6 @@
 import {
   VariableSpec,
+  awsCronRules,
   cidrPrefixLength,
   eachMatches,
   intInRange,
@@ -33,7 +34,6 @@ export const AMAZON_CAA_ISSUERS = [
   'awstrust.com',
   'amazonaws.com',
 ] as const;
-const CRON = '^cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\)$';
 /** A cron expression whose minutes field is one minute: it runs at most once an hour. */
 const AT_MOST_HOURLY = '^cron\\(([0-9]|[1-5][0-9]) \\S+ \\S+ \\S+ \\S+ \\S+\\)$';
 /** Instance families the design document names (t3, m5, c5, r5) and their current successors. */
@@ -43,6 +43,41 @@ export const INSTANCE_TYPE_PATTERN =
 export const LOG_RETENTION_DAYS = [
   0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
   3288, 3653,
+] as const;
+/**
+ * Application Load Balancer security policies that allow TLS 1.2 at the lowest: the TLS 1.3
+ * (2021-06), FIPS (2023-04) and post-quantum (2025-09) families and the TLS 1.2-only ones,
+ * from AWS's "Security policies for your Application Load Balancer" page. Older policies
+ * (TLS 1.0/1.1) and misspellings fail at apply, after the rest of the stack is created.
+ */
+export const ELB_TLS12_POLICIES = [
+  'ELBSecurityPolicy-TLS13-1-2-2021-06',
+  'ELBSecurityPolicy-TLS13-1-2-Res-2021-06',
+  'ELBSecurityPolicy-TLS13-1-2-Ext1-2021-06',
+  'ELBSecurityPolicy-TLS13-1-2-Ext2-2021-06',
+  'ELBSecurityPolicy-TLS13-1-3-2021-06',
+  'ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04',
+  'ELBSecurityPolicy-TLS13-1-2-Res-FIPS-2023-04',
+  'ELBSecurityPolicy-TLS13-1-2-Ext0-FIPS-2023-04',
+  'ELBSecurityPolicy-TLS13-1-2-Ext1-FIPS-2023-04',
+  'ELBSecurityPolicy-TLS13-1-2-Ext2-FIPS-2023-04',
+  'ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04',
+  'ELBSecurityPolicy-TLS13-1-2-PQ-2025-09',
+  'ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09',
+  'ELBSecurityPolicy-TLS13-1-2-Ext1-PQ-2025-09',
+  'ELBSecurityPolicy-TLS13-1-2-Ext2-PQ-2025-09',
+  'ELBSecurityPolicy-TLS13-1-3-PQ-2025-09',
+  'ELBSecurityPolicy-TLS13-1-2-FIPS-PQ-2025-09',
+  'ELBSecurityPolicy-TLS13-1-2-Res-FIPS-PQ-2025-09',
+  'ELBSecurityPolicy-TLS13-1-2-Ext0-FIPS-PQ-2025-09',
+  'ELBSecurityPolicy-TLS13-1-2-Ext1-FIPS-PQ-2025-09',
+  'ELBSecurityPolicy-TLS13-1-2-Ext2-FIPS-PQ-2025-09',
+  'ELBSecurityPolicy-TLS13-1-3-FIPS-PQ-2025-09',
+  'ELBSecurityPolicy-TLS-1-2-2017-01',
+  'ELBSecurityPolicy-TLS-1-2-Ext-2018-06',
+  'ELBSecurityPolicy-FS-1-2-2019-08',
+  'ELBSecurityPolicy-FS-1-2-Res-2019-08',
+  'ELBSecurityPolicy-FS-1-2-Res-2020-10',
 ] as const;
 export const EBS_VOLUME_TYPES = ['gp3', 'gp2', 'io1', 'io2'] as const;
 export const MONITORED_SERVICE_TYPES = ['mysql'] as const;
@@ -310,12 +345,12 @@ export const MODULE_VARIABLES = {
   ssl_policy: {
     type: 'string',
     default: 'ELBSecurityPolicy-TLS13-1-2-Res-2021-06',
-    description: 'TLS security policy of the HTTPS listener.',
+    description:
+      'TLS security policy of the HTTPS listener: an ALB policy with TLS 1.2 or newer (the TLS13, FIPS, PQ, TLS-1-2 and FS-1-2 policies).',
     rules: [
       {
-        expr: 'can(regex("^ELBSecurityPolicy-", var.ssl_policy))',
-        message:
-          'ssl_policy must be an ELB security policy name, such as ELBSecurityPolicy-TLS13-1-2-Res-2021-06.',
+        expr: `contains(${JSON.stringify(ELB_TLS12_POLICIES).replace(/,/g, ', ')}, var.ssl_policy)`,
+        message: `ssl_policy must be an Application Load Balancer security policy with TLS 1.2 or newer: ${ELB_TLS12_POLICIES.join(', ')}.`,
       },
     ],
   },
@@ -384,11 +419,7 @@ export const MODULE_VARIABLES = {
     description:
       'AWS Backup schedule (cron expression, UTC) of the main ("daily") backup rule. More frequent schedules lower the RPO, for example "cron(0 */6 ? * * *)" every 6 hours (RPO about 6 hours plus the job time; see README "Backups, RPO and RTO"); AWS Backup runs a rule at most once an hour.',
     rules: [
-      {
-        expr: `can(regex(${JSON.stringify(CRON)}, var.backup_schedule))`,
-        message:
-          'backup_schedule must be an AWS cron expression with six fields, such as "cron(0 5 ? * * *)".',
-      },
+      ...awsCronRules('backup_schedule', 'cron(0 5 ? * * *)'),
       {
         expr: `can(regex(${JSON.stringify(AT_MOST_HOURLY)}, var.backup_schedule))`,
         message:
@@ -417,11 +448,7 @@ export const MODULE_VARIABLES = {
     default: 'cron(0 6 ? * 1 *)',
     description: 'AWS Backup schedule (cron expression, UTC) of the weekly backup.',
     rules: [
-      {
-        expr: `can(regex(${JSON.stringify(CRON)}, var.weekly_backup_schedule))`,
-        message:
-          'weekly_backup_schedule must be an AWS cron expression with six fields, such as "cron(0 6 ? * 1 *)".',
-      },
+      ...awsCronRules('weekly_backup_schedule', 'cron(0 6 ? * 1 *)'),
       {
         expr: `can(regex(${JSON.stringify(AT_MOST_HOURLY)}, var.weekly_backup_schedule))`,
         message:
@@ -526,13 +553,7 @@ export const MODULE_VARIABLES = {
     default: DEFAULT_RESTORE_TESTING_SCHEDULE,
     description:
       'AWS Backup restore testing schedule (cron expression, UTC); default monthly, 07:00 UTC on the 1st.',
-    rules: [
-      {
-        expr: `can(regex(${JSON.stringify(CRON)}, var.restore_testing_schedule))`,
-        message:
-          'restore_testing_schedule must be an AWS cron expression with six fields, such as "cron(0 7 1 * ? *)".',
-      },
-    ],
+    rules: awsCronRules('restore_testing_schedule', 'cron(0 7 1 * ? *)'),
   },
 
   // ---- monitoring ---------------------------------------------------------------------

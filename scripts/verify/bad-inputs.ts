@@ -68,7 +68,11 @@ export const BAD_INPUTS: Readonly<Record<string, readonly BadInput[]>> = {
     { value: ['10.0.0.0/8', '2001:db8::/32'] },
     { value: ['10.1.2.3/16'] }, // host bits set (non-canonical)
   ],
-  ssl_policy: [{ value: 'TLS13' }],
+  ssl_policy: [
+    { value: 'TLS13' },
+    { value: 'ELBSecurityPolicy-2016-08' }, // exists, but allows TLS 1.0
+    { value: 'ELBSecurityPolicy-TLS13-1-1-2021-06' }, // exists, but allows TLS 1.1
+  ],
   certificate_issuers: [
     { rule: 0, value: ['amazon.com', 'Amazon'] },
     { rule: 1, value: ['letsencrypt.org'] }, // no Amazon CA: ACM could not issue
@@ -76,13 +80,18 @@ export const BAD_INPUTS: Readonly<Record<string, readonly BadInput[]>> = {
   additional_certificate_arns: [{ value: ['arn:aws:iam::123456789012:server-certificate/pmm'] }],
   alb_logs_retention_days: [{ value: 0 }],
   backup_schedule: [
-    { value: 'rate(1 day)' },
-    { rule: 1, value: 'cron(*/5 * ? * * *)' }, // every 5 minutes: more often than hourly
+    { rule: 0, value: 'rate(1 day)' },
+    { rule: 0, value: 'cron(0 25 ? * * *)' }, // hour out of range: AWS rejects it at apply
+    { rule: 0, value: 'cron(0 5 ? * MON-FRY *)' },
+    { rule: 1, value: 'cron(0 5 * * * *)' }, // neither day field is "?"
+    { rule: 2, value: 'cron(*/5 * ? * * *)' }, // every 5 minutes: more often than hourly
   ],
   backup_retention_days: [{ value: 0 }, { value: 35041 }],
   weekly_backup_schedule: [
-    { value: 'cron(0 6 * * 1)' },
-    { rule: 1, value: 'cron(0,30 6 ? * 1 *)' }, // two minutes in the minutes field
+    { rule: 0, value: 'cron(0 6 * * 1)' },
+    { rule: 0, value: 'cron(0 6 ? * 8 *)' }, // day-of-week 1-7
+    { rule: 1, value: 'cron(0 6 1 * 1 *)' }, // both day fields set
+    { rule: 2, value: 'cron(0,30 6 ? * 1 *)' }, // two minutes in the minutes field
   ],
   weekly_backup_retention_days: [{ value: 0 }],
   backup_kms_key_id: [{ value: 'not-an-arn' }],

@@ -1,7 +1,8 @@
 /**
  * `npm run verify` (via scripts/verify/run.sh, which installs the Python tools first):
  * proves under real Terraform that what the project synthesizes validates, passes checkov,
- * plans, applies, re-plans clean and tears down against moto, and rejects bad input.
+ * plans, applies, re-plans clean and tears down against moto, and passes the module's own
+ * `terraform test` (plan-time switches; every bad input rejected).
  * See docs/verify.md. Work files and per-command logs: .cache/verify/work/.
  */
 import {
@@ -14,7 +15,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { BAD_INPUTS, BadInputCase, badInputCases } from './bad-inputs';
+import { readModuleFolder } from '../build-module';
 import {
   CheckovError,
   CheckovScan,
@@ -30,7 +31,8 @@ import { EMULATOR_COVERAGE_INPUTS } from './emulator-coverage';
 import { EMULATOR_DRIFT, EMULATOR_GAPS, EMULATOR_INPUTS } from './emulator-gaps';
 import { Moto, standInAmis, startMoto, stopMoto } from './lib/moto';
 import { READ_SECRET_PY, documentsContaining } from './lib/secret-canary';
-import { RunResult, killRunning, pool, run, tail } from './lib/proc';
+import { runModuleTests } from './module-tests';
+import { RunResult, killRunning, run, tail } from './lib/proc';
 import {
   emulatorProvider,
   hasProviderBlock,
@@ -39,13 +41,7 @@ import {
   terraformEnv,
   writeCliConfig,
 } from './lib/terraform';
-import {
-  TfJson,
-  amiFilters,
-  excludeWithDependents,
-  preventDestroyResources,
-  requiredVariables,
-} from './lib/tf-json';
+import { TfJson, amiFilters, excludeWithDependents, preventDestroyResources } from './lib/tf-json';
 
 const ROOT = resolve(__dirname, '..', '..');
 const CACHE = join(ROOT, '.cache', 'verify');
@@ -55,7 +51,6 @@ const MOTO_PY = join(CACHE, 'moto', 'bin', 'python');
 const CHECKOV = join(CACHE, 'checkov', 'bin', 'checkov');
 const CHECKOV_PY = join(CACHE, 'checkov', 'bin', 'python');
 const SKIPS_FILE = join(ROOT, 'verify', 'checkov-skips.yaml');
-const POOL_SIZE = 2;
 
 type Status = 'ok' | 'FAIL' | 'not run';
 interface Step {
@@ -171,13 +166,14 @@ async function validateDir(dir: string, label: string, s: Step): Promise<void> {
 // Inputs: synth, the packaged module, working copies
 // ---------------------------------------------------------------------------------------
 interface Prepared {
-  moduleJson: TfJson; // the packaged module's main.tf.json as built
+  moduleJson: TfJson; // the packaged module's *.tf.json as built, merged
   moduleDir: string; // working copy
   exampleDir: string;
+  completeExampleDir: string;
   rootDir: string;
 }
 
-/** Writes the module folder with `npm run build:module`'s script (main.tf.json, assets/, examples/basic/). */
+/** Writes the module folder with `npm run build:module`'s script (*.tf.json, assets/, examples/, tests/). */
 async function packageModule(out: string): Promise<void> {
   rmSync(out, { recursive: true, force: true });
   const r = await run(join(ROOT, 'node_modules', '.bin', 'tsx'), ['scripts/build-module.ts', out], {
@@ -204,13 +200,14 @@ async function prepare(s: Step): Promise<Prepared> {
   const pkg = join(WORK, 'package');
   await packageModule(pkg);
   s.lines.push('module folder: npm run build:module');
-  const moduleJson = readJson(join(pkg, 'main.tf.json'));
+  const moduleJson = readModuleFolder(pkg);
   if (!existsSync(join(pkg, 'examples', 'basic'))) fail(`${pkg}/examples/basic is missing`);
 
   // Working copy of the module (the emulator run adds its override files there).
   const moduleDir = join(WORK, 'module');
   cpSync(pkg, moduleDir, { recursive: true });
   const exampleDir = join(moduleDir, 'examples', 'basic');
+  const completeExampleDir = join(moduleDir, 'examples', 'complete');
 
   // Root stack copy: aws pin -> the mirror's version.
   const rootDir = join(WORK, 'root');
@@ -227,7 +224,7 @@ async function prepare(s: Step): Promise<Prepared> {
     );
   }
   writeJson(join(rootDir, 'cdk.tf.json'), rootJson);
-  return { moduleJson, moduleDir, exampleDir, rootDir };
+  return { moduleJson, moduleDir, exampleDir, completeExampleDir, rootDir };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -500,131 +497,29 @@ async function emulatorCycle(p: Prepared, seed: Seed, s: Step): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------
-// Bad inputs
+// terraform test (the module's tests/ folder; bad inputs are generated into it)
 // ---------------------------------------------------------------------------------------
-const badInputTally = { tried: 0, rejected: 0 };
+const moduleTestTally = { passed: 0, failed: 0 };
 
-/** Error diagnostics from `terraform ... -json` output. */
-function errorDiagnostics(stdout: string): TfJson[] {
-  return stdout
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => {
-      try {
-        return JSON.parse(l) as TfJson;
-      } catch {
-        return {};
-      }
-    })
-    .filter((j) => j.type === 'diagnostic' && j.diagnostic?.severity === 'error')
-    .map((j) => j.diagnostic as TfJson);
-}
-
-async function badInputs(p: Prepared, seed: Seed, s: Step): Promise<void> {
-  const { cases, problems } = badInputCases(p.moduleJson, BAD_INPUTS);
-  if (problems.length) fail(`the bad-input table is incomplete:\n${problems.join('\n')}`);
-  const missingRequired = requiredVariables(p.moduleJson).filter(
-    (v) => !(v in requiredValues(seed)),
+async function moduleTests(p: Prepared, s: Step): Promise<void> {
+  const dir = join(WORK, 'module-tests');
+  rmSync(dir, { recursive: true, force: true });
+  const { result, output } = await runModuleTests(p.moduleDir, dir, (d, args) =>
+    run('terraform', args, {
+      cwd: d,
+      env: terraformEnv(cliConfig), // mocked provider: no emulator, no credentials
+      log: join(LOGS, 'module-tests.log'),
+      timeoutSeconds: 1200,
+    }),
   );
-  if (missingRequired.length) {
-    fail(
-      `the module has required variables the pipeline gives no value: ${missingRequired.join(', ')} (add them to requiredValues in scripts/verify/main.ts)`,
-    );
-  }
-  const dir = join(WORK, 'inputs');
-  mkdirSync(dir, { recursive: true });
-  cpSync(join(p.moduleDir, 'main.tf.json'), join(dir, 'main.tf.json'));
-  if (existsSync(join(p.moduleDir, 'assets')))
-    cpSync(join(p.moduleDir, 'assets'), join(dir, 'assets'), { recursive: true });
-  writeJson(join(dir, 'verify_provider.tf.json'), {
-    provider: { aws: [emulatorProvider(motoUrl!)] },
-  });
-  await tfOk(dir, ['init', '-input=false', '-no-color'], 'inputs', 'terraform init');
-
-  const planWith = async (values: Record<string, unknown>, name: string) => {
-    const file = join(dir, `${name}.tfvars.json`);
-    writeJson(file, values);
-    return tf(
-      dir,
-      [
-        'plan',
-        '-input=false',
-        '-lock=false',
-        '-refresh=false',
-        '-no-color',
-        '-json',
-        `-var-file=${file}`,
-      ],
-      `inputs-${name}`,
-    );
-  };
-  const good = await planWith(requiredValues(seed), 'defaults-and-required');
-  if (good.code !== 0)
-    fail(
-      'plan with the defaults and the required values failed',
-      good,
-      join(LOGS, 'inputs-defaults-and-required.log'),
-    );
-  s.lines.push('defaults + required values: plan succeeds');
-
-  // Variable validations are independent, so one plan can check one bad value for each of
-  // many variables: cases are batched (at most one per variable), and any case a batch did
-  // not confirm is re-run alone before it counts as not rejected.
-  const batches: BadInputCase[][] = [];
-  for (const c of cases) {
-    let b = batches.find((x) => !x.some((y) => y.variable === c.variable));
-    if (!b) batches.push((b = []));
-    b.push(c);
-  }
-  const rejectedBy = (c: BadInputCase, diags: TfJson[]) =>
-    diags.some(
-      (d) =>
-        String(d.detail ?? '').includes(c.expectedMessage) &&
-        (!d.snippet?.values?.length ||
-          (d.snippet.values as TfJson[]).some((v) => v.traversal === `var.${c.variable}`)),
-    );
-  const planCases = async (batch: BadInputCase[], name: string) => {
-    const values = {
-      ...requiredValues(seed),
-      ...Object.fromEntries(batch.map((c) => [c.variable, c.value])),
-    };
-    const r = await planWith(values, name);
-    return { code: r.code, diags: errorDiagnostics(r.stdout) };
-  };
-  const confirmed = new Set<BadInputCase>();
-  await pool(batches, POOL_SIZE, async (batch, i) => {
-    const r = await planCases(batch, `batch-${i}`);
-    for (const c of batch) if (r.code !== 0 && rejectedBy(c, r.diags)) confirmed.add(c);
-    progress(
-      `  batch ${i + 1}/${batches.length}: ${batch.filter((c) => confirmed.has(c)).length}/${batch.length} rejected with their own message`,
-    );
-  });
-  const results = await pool(cases, POOL_SIZE, async (c, i) => {
-    if (confirmed.has(c)) return { c, ok: true, diags: [] as string[], code: 1 };
-    const r = await planCases([c], `single-${i}-${c.variable}`);
-    const ok = r.code !== 0 && rejectedBy(c, r.diags);
-    progress(
-      `  alone: ${c.variable}#${c.rule} = ${JSON.stringify(c.value).slice(0, 70)}: ${ok ? 'rejected' : 'NOT REJECTED'}`,
-    );
-    return { c, ok, code: r.code, diags: r.diags.map((d) => `${d.summary}: ${d.detail ?? ''}`) };
-  });
-  badInputTally.tried = results.length;
-  badInputTally.rejected = results.filter((r) => r.ok).length;
-  const bad = results.filter((r) => !r.ok);
+  moduleTestTally.passed = result.passed;
+  moduleTestTally.failed = result.failed;
   s.lines.push(
-    `bad inputs: ${badInputTally.tried} tried, ${badInputTally.rejected} rejected with their own message (${new Set(cases.map((c) => c.variable)).size} validated variables)`,
+    `terraform test (mock_provider "aws"): ${result.passed} passed, ${result.failed} failed; ` +
+      result.files.map((f) => `${f.file} ${f.runs} runs`).join(', '),
   );
-  if (bad.length) {
-    fail(
-      `bad inputs not rejected with the expected message:\n` +
-        bad
-          .map(
-            (b) =>
-              `  ${b.c.variable} = ${JSON.stringify(b.c.value)}: exit ${b.code}; expected "${b.c.expectedMessage}"; got: ${b.diags.join(' | ') || '(no error)'}`,
-          )
-          .join('\n'),
-    );
-  }
+  if (output.code !== 0 || result.failed > 0 || result.passed === 0)
+    fail('terraform test failed', output, join(LOGS, 'module-tests.log'));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -723,6 +618,7 @@ async function main(): Promise<number> {
       results.push(
         ...(await Promise.allSettled([
           validateDir(p.exampleDir, 'examples/basic (module from ../..)', s),
+          validateDir(p.completeExampleDir, 'examples/complete (module from ../..)', s),
         ])),
       );
       const errors = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -760,8 +656,8 @@ async function main(): Promise<number> {
     validate,
   );
 
-  // The apply cycle mostly waits on the provider's polling; the bad-input plans (CPU) run
-  // meanwhile against the same emulator (they only read the seeded data sources).
+  // The apply cycle mostly waits on the provider's polling; the module's terraform test
+  // (CPU; mocked provider, no emulator) runs meanwhile.
   const [apply] = await Promise.all([
     step(
       '3. plan + apply + re-plan + teardown (moto)',
@@ -770,7 +666,7 @@ async function main(): Promise<number> {
       },
       emu,
     ),
-    step('4. bad inputs', async (s) => badInputs(prepared!, seed!, s), emu),
+    step('4. terraform test (module tests/)', async (s) => moduleTests(prepared!, s), validate),
   ]);
   if (moto) {
     stopMoto();
@@ -840,7 +736,7 @@ async function main(): Promise<number> {
     { p: 0, f: 0, k: 0 },
   );
   out.push(`checkov: ${cs.p} passed, ${cs.f} failed, ${cs.k} skipped`);
-  out.push(`bad inputs: ${badInputTally.tried} tried, ${badInputTally.rejected} rejected`);
+  out.push(`terraform test: ${moduleTestTally.passed} passed, ${moduleTestTally.failed} failed`);
   out.push('substituted:');
   for (const l of substituted.length ? substituted : ['nothing']) out.push(`  - ${l}`);
   out.push('not supported by the emulator:');
