@@ -216,13 +216,14 @@ describe('new validations accept the values they promise to accept (bad values: 
     'cron(59 5 ? * * *)',
     'cron(15 0/4 ? * MON-FRI *)',
   ])('backup_schedule %s is accepted (at most hourly)', (v) => {
-    expect(validationResults('backup_schedule', v)).toEqual([true, true]);
+    expect(validationResults('backup_schedule', v)).toEqual([true, true, true]);
   });
 
   it.each(['cron(*/5 * ? * * *)', 'cron(0,30 * ? * * *)', 'cron(60 5 ? * * *)'])(
     'backup_schedule %s is rejected by the hourly rule',
     (v) => {
-      expect(validationResults('backup_schedule', v)[1]).toBe(false);
+      // rules 0-1: AWS cron field ranges (awsCronRules); rule 2: at most hourly
+      expect(validationResults('backup_schedule', v)[2]).toBe(false);
     },
   );
 
@@ -256,8 +257,15 @@ describe('new validations accept the values they promise to accept (bad values: 
   });
 
   it('restore_testing_schedule accepts the default and rejects a word', () => {
-    expect(validationResults('restore_testing_schedule', 'cron(0 7 1 * ? *)')).toEqual([true]);
-    expect(validationResults('restore_testing_schedule', 'monthly')).toEqual([false]);
+    expect(validationResults('restore_testing_schedule', 'cron(0 7 1 * ? *)')).toEqual([
+      true,
+      true,
+    ]);
+    expect(validationResults('restore_testing_schedule', 'monthly')[0]).toBe(false);
+    expect(validationResults('restore_testing_schedule', 'cron(0 7 1 * 1 *)')).toEqual([
+      true,
+      false,
+    ]);
   });
 });
 

@@ -40,7 +40,12 @@ describe('npm run build:module', () => {
     expect(Object.keys(json('versions.tf.json'))).toEqual(['terraform']);
     expect(Object.keys(json('variables.tf.json'))).toEqual(['variable']);
     expect(Object.keys(json('outputs.tf.json'))).toEqual(['output']);
-    expect(Object.keys(json('main.tf.json')).sort()).toEqual(['data', 'locals', 'resource']);
+    expect(Object.keys(json('main.tf.json')).sort()).toEqual([
+      'data',
+      'ephemeral',
+      'locals',
+      'resource',
+    ]);
   });
 
   it('splits without losing or adding anything: the files merge back to the synthesized module', () => {
@@ -54,7 +59,7 @@ describe('npm run build:module', () => {
     const tf = readModuleFolder(out);
     expect(tf.provider).toBeUndefined();
     expect(tf.terraform.backend).toBeUndefined();
-    expect(tf.terraform.required_version).toBe('>= 1.5');
+    expect(tf.terraform.required_version).toBe('>= 1.11');
   });
 
   it('references every file path module-relatively and ships the files', () => {

@@ -110,7 +110,7 @@ export const BAD_INPUTS: Readonly<Record<string, readonly BadInput[]>> = {
     { rule: 1, value: lock({ min_retention_days: 0 }) },
     { rule: 2, value: lock({ mode: 'compliance', changeable_for_days: 1 }) },
   ],
-  restore_testing_schedule: [{ value: 'monthly' }],
+  restore_testing_schedule: [{ value: 'monthly' }, { rule: 1, value: 'cron(0 7 1 * 1 *)' }],
   alarm_topic_arns: [{ value: ['pmm-alarms'] }],
   sns_topic_name: [{ value: 'pmm alarms!' }],
   log_retention_days: [{ value: 10 }],
