@@ -1,5 +1,6 @@
 import { resource, resourcesOf, synthModule } from './helpers/synth';
-import { RECONCILER_ZIP, requireBundle } from '../constructs/reconciler';
+import { App, TerraformStack } from 'cdktf';
+import { AsgReconciler, RECONCILER_ZIP, requireBundle } from '../constructs/reconciler';
 
 const TYPES = [
   'aws_lambda_function',
@@ -14,6 +15,7 @@ const TYPES = [
   'aws_cloudwatch_event_target',
   'aws_lambda_permission',
   'aws_secretsmanager_secret',
+  'aws_ssm_parameter',
 ];
 const COUNT = '${(length(var.monitored_asgs) >= 1) ? 1 : 0}';
 
@@ -24,7 +26,7 @@ describe('ASG reconciler infrastructure', () => {
 
   it('exists only when monitored_asgs is non-empty (plan-time count on every resource)', () => {
     const all = TYPES.flatMap(ofReconciler);
-    expect(all.length).toBe(13);
+    expect(all.length).toBe(17);
     for (const [, body] of all) expect(body.count).toBe(COUNT);
   });
 
@@ -43,6 +45,8 @@ describe('ASG reconciler infrastructure', () => {
       PMM_ADMIN_SECRET_ARN: '${aws_secretsmanager_secret.pmm_admin_secret_secret.arn}',
       PMM_ENROLMENT_SECRET_ARN:
         '${one(aws_secretsmanager_secret.pmm_reconciler_enrolment_secret[*].arn)}',
+      RECONCILER_STATE_PARAMETER: '${one(aws_ssm_parameter.pmm_reconciler_state[*].name)}',
+      MISSING_ASG_GRACE_HOURS: '6',
     });
     // No --enable-source-maps: the bundle has no source map to enable.
     expect(fn.environment.variables.NODE_OPTIONS).toBeUndefined();
@@ -144,5 +148,60 @@ describe('ASG reconciler infrastructure', () => {
   it('asks for `npm run build:lambda` when the bundle is missing', () => {
     expect(() => requireBundle('/nonexistent/asg-reconciler.zip')).toThrow(/npm run build:lambda/);
     expect(() => requireBundle(RECONCILER_ZIP)).not.toThrow();
+  });
+
+  it('runs on the monitored ASGs launch/terminate events too, invoked by that rule only', () => {
+    const rule = resource(tf, 'aws_cloudwatch_event_rule', 'pmm_reconciler_asg_events');
+    expect(rule.count).toBe(COUNT);
+    expect(rule.event_pattern).toBe(
+      '${jsonencode({"source" = ["aws.autoscaling"], "detail-type" = ["EC2 Instance Launch Successful", "EC2 Instance Terminate Successful"], "detail" = {"AutoScalingGroupName" = var.monitored_asgs[*].asg_name}})}',
+    );
+    const target = resource(tf, 'aws_cloudwatch_event_target', 'pmm_reconciler_asg_events_target');
+    expect(target.arn).toBe('${one(aws_lambda_function.pmm_reconciler_function[*].arn)}');
+    const perm = resource(tf, 'aws_lambda_permission', 'pmm_reconciler_asg_events_permission');
+    expect(perm.principal).toBe('events.amazonaws.com');
+    expect(perm.source_arn).toBe(
+      '${one(aws_cloudwatch_event_rule.pmm_reconciler_asg_events[*].arn)}',
+    );
+    // Still one run at a time, whatever triggered it.
+    expect(
+      resource(tf, 'aws_lambda_function', 'pmm_reconciler_function').reserved_concurrent_executions,
+    ).toBe(1);
+  });
+
+  it('keeps its state in one SSM parameter the Lambda alone reads and writes; Terraform ignores the value', () => {
+    const param = resource(tf, 'aws_ssm_parameter', 'pmm_reconciler_state');
+    expect(param.name).toBe('/${var.service_name}-${var.environment}/pmm-asg-reconciler/state');
+    expect(param.type).toBe('SecureString');
+    expect(JSON.parse(param.value)).toEqual({ version: 1, missingSince: {} });
+    expect(param.lifecycle.ignore_changes).toEqual(['value']);
+    const policy: string = resource(tf, 'aws_iam_role_policy', 'pmm_reconciler_policy').policy;
+    expect(policy).toContain(
+      '"Action" = ["ssm:GetParameter", "ssm:PutParameter"], "Resource" = one(aws_ssm_parameter.pmm_reconciler_state[*].arn)',
+    );
+    expect(policy.match(/ssm:PutParameter/g)).toHaveLength(1);
+    expect(policy).toContain(
+      '"Action" = ["ssm:GetCommandInvocation", "ssm:ListCommands", "ssm:DescribeInstanceInformation"]',
+    );
+  });
+
+  it('rejects a missing-ASG grace period out of range at synth, naming it', () => {
+    const stack = new TerraformStack(new App(), 's');
+    const props = {
+      namePrefix: 'p',
+      monitoredAsgs: [],
+      vpcId: 'vpc',
+      subnetIds: ['s'],
+      pmmInstanceSecurityGroupId: 'sg',
+      pmmPrivateIp: '10.0.0.1',
+      adminSecretArn: 'arn',
+      logRetentionDays: 7,
+    };
+    expect(() => new AsgReconciler(stack, 'r', { ...props, missingAsgGraceHours: 0 })).toThrow(
+      /missingAsgGraceHours/,
+    );
+    expect(
+      () => new AsgReconciler(stack, 'r2', { ...props, missingAsgGraceHours: 24 }),
+    ).not.toThrow();
   });
 });

@@ -5,6 +5,11 @@
  * SendCommand calls (after minting one enrolment token). Also prints the zip size
  * and the cold import time of the bundle.
  *
+ * Time to monitored (simulated clock, the real reconcile() against the fake PMM): 1,000
+ * launches spread over an hour, each instance's SSM agent online 20-60 s after InService;
+ * p50/p95 from InService to its SendCommand for schedule-only and event-driven runs. Target:
+ * event-driven p95 < 90 s, and never a second install to an instance.
+ *
  *   npm run bench:reconciler
  */
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
@@ -14,13 +19,24 @@ import {
   PutSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import {
+  GetCommandInvocationCommand,
+  GetParameterCommand,
+  ListCommandsCommand,
+  SendCommandCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { BUNDLE_PATH, buildLambda, ZIP_PATH } from '../functions/asg-reconciler/build';
 import { reconcile, Summary } from '../functions/asg-reconciler/src/reconcile';
 import { FakeService, FakePmm } from '../functions/asg-reconciler/testing/fake-pmm';
+import {
+  percentile,
+  SimOptions,
+  simulate,
+} from '../functions/asg-reconciler/testing/time-to-monitored';
 
 const LATENCY_MS = 50;
 const ASGS = 10;
@@ -75,22 +91,36 @@ function mockAws(): void {
   ssm
     .on(SendCommandCommand)
     .callsFake(async () => (await delay(), { Command: { CommandId: `c${++n}` } }));
+  ssm.on(GetCommandInvocationCommand).callsFake(async (input) => {
+    await delay();
+    // A successful install registers its (marked) service: the run confirms it in PMM.
+    const n = Number(input.InstanceId!.slice(2));
+    currentPmm?.services.push(service(n));
+    return { Status: 'Success', ResponseCode: 0 };
+  });
   ssm
-    .on(GetCommandInvocationCommand)
-    .callsFake(async () => (await delay(), { Status: 'Success', ResponseCode: 0 }));
+    .on(GetParameterCommand)
+    .callsFake(
+      async () => (await delay(), { Parameter: { Value: '{"version":1,"missingSince":{}}' } }),
+    );
+  ssm.on(ListCommandsCommand).callsFake(async () => (await delay(), { Commands: [] }));
+}
+
+let currentPmm: FakePmm | undefined;
+
+function service(n: number): FakeService {
+  return {
+    service_id: `s${n}`,
+    service_name: `${asgName(Math.floor(n / PER_ASG))}/${host(n)}`,
+    service_type: 'mysql',
+    node_id: `n${n}`,
+    custom_labels: { aws_instance_id: `i-${n}`, managed_by: 'pmm-asg-reconciler' },
+  };
 }
 
 function services(registered: number): FakeService[] {
   const out: FakeService[] = [];
-  for (let n = 0; n < ASGS * PER_ASG && out.length < registered; n++) {
-    out.push({
-      service_id: `s${n}`,
-      service_name: `${asgName(Math.floor(n / PER_ASG))}/${host(n)}`,
-      service_type: 'mysql',
-      node_id: `n${n}`,
-      custom_labels: { aws_instance_id: `i-${n}` },
-    });
-  }
+  for (let n = 0; n < ASGS * PER_ASG && out.length < registered; n++) out.push(service(n));
   return out;
 }
 
@@ -101,6 +131,7 @@ async function scenario(name: string, registered: number): Promise<Summary & { w
   const all = services(ASGS * PER_ASG);
   pmm.services = registered === all.length ? all : all.filter((_, i) => i % 5 !== 0);
   const url = await pmm.start();
+  currentPmm = pmm;
   const t0 = performance.now();
   const summary = await reconcile({
     config: {
@@ -115,6 +146,8 @@ async function scenario(name: string, registered: number): Promise<Summary & { w
       pmmApiUrl: url,
       adminSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-admin',
       enrolmentSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-enrolment',
+      stateParameterName: '/bench/pmm-asg-reconciler/state',
+      missingGraceMs: 6 * 3_600_000,
     },
     clients: {
       autoScaling: new AutoScalingClient({ region: 'eu-west-1' }),
@@ -157,6 +190,42 @@ async function main(): Promise<void> {
     `bundle ${built.bundleBytes} B, zip ${statSync(ZIP_PATH).size} B (target < 1,048,576), ` +
       `cold import ${Number(coldMs).toFixed(0)} ms (AWS SDK clients from the runtime, got bundled)`,
   );
+  // ---- time to monitored, on a simulated clock ----
+  const sim: SimOptions = {
+    launches: 1000,
+    spreadS: 3600,
+    ssmMinS: 20,
+    ssmMaxS: 60,
+    installS: 90,
+    scheduleS: 300,
+    runOverheadS: 2,
+    lambdaTimeoutS: 300,
+    events: false,
+    seed: 11,
+  };
+  console.log(
+    `time to monitored (simulated clock): ${sim.launches} launches over ${sim.spreadS} s, SSM online ` +
+      `${sim.ssmMinS}-${sim.ssmMaxS} s after InService, install ${sim.installS} s, ${sim.runOverheadS} s per run, ` +
+      'runs never overlap',
+  );
+  const ttm = async (label: string, o: Partial<SimOptions>) => {
+    const r = await simulate({ ...sim, ...o });
+    const p50 = percentile(r.latenciesS, 50);
+    const p95 = percentile(r.latenciesS, 95);
+    console.log(
+      `${label.padEnd(44)} InService->SendCommand p50 ${p50.toFixed(0).padStart(4)} s  p95 ${p95
+        .toFixed(0)
+        .padStart(4)} s  max ${Math.max(...r.latenciesS).toFixed(0)} s  runs ${r.runs}  ` +
+        `SendCommand ${r.sendCommands}  never sent ${r.unsent}  installs per instance (max) ${r.installsPerInstanceMax}`,
+    );
+    return { ...r, p50, p95 };
+  };
+  const before = await ttm('schedule only, no in-run SSM wait (before)', {
+    options: { ssmWaitMs: 0 },
+  });
+  const scheduleOnly = await ttm('schedule only (5 min)', {});
+  const eventDriven = await ttm('event-driven (launch events + schedule)', { events: true });
+
   const checks: [string, boolean][] = [
     ['steady state: 0 SendCommand', steady.sendCommandCalls === 0],
     ['steady state: < 2 s', steady.wallMs < 2000],
@@ -166,6 +235,13 @@ async function main(): Promise<void> {
     ],
     ['200 new: <= 4 SendCommand', fresh.sendCommandCalls <= 4 && fresh.added.length === 200],
     ['zip < 1 MB', built.zipBytes < 1_048_576],
+    ['event-driven: p95 InService->SendCommand < 90 s', eventDriven.p95 < 90],
+    [
+      'every launch sent exactly one install (no double enrolment)',
+      [before, scheduleOnly, eventDriven].every(
+        (r) => r.unsent === 0 && r.installsPerInstanceMax === 1,
+      ),
+    ],
   ];
   for (const [what, ok] of checks) console.log(`${ok ? 'PASS' : 'FAIL'}  ${what}`);
   if (checks.some(([, ok]) => !ok)) process.exit(1);

@@ -12,9 +12,10 @@ import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
 import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret';
 import { SecretsmanagerSecretPolicy } from '@cdktf/provider-aws/lib/secretsmanager-secret-policy';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
+import { SsmParameter } from '@cdktf/provider-aws/lib/ssm-parameter';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
-import { AssetType, Fn, IResolvable, Op, propertyAccess, TerraformAsset } from 'cdktf';
+import { AssetType, Fn, IResolvable, Op, propertyAccess, TerraformAsset, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -70,11 +71,23 @@ export interface AsgReconcilerProps {
    */
   readonly timeoutSeconds?: number;
   /**
-   * How often the reconciler runs.
+   * How often the reconciler runs (besides the monitored ASGs' launch/terminate events).
    * @default 'rate(5 minutes)'
    */
   readonly scheduleExpression?: string;
+  /**
+   * Hours a monitored ASG may be missing from DescribeAutoScalingGroups before the services
+   * the reconciler registered for it are removed (it is reported every run meanwhile).
+   * @default 6
+   */
+  readonly missingAsgGraceHours?: number;
 }
+
+/** The Auto Scaling events that trigger a run besides the schedule. */
+export const ASG_EVENT_DETAIL_TYPES = [
+  'EC2 Instance Launch Successful',
+  'EC2 Instance Terminate Successful',
+];
 
 /**
  * The optional ASG reconciler: a scheduled Lambda that enrols InService instances of the
@@ -100,6 +113,8 @@ export class AsgReconciler extends Construct {
     super(scope, id);
     const timeoutSeconds = props.timeoutSeconds ?? 300;
     requireInRange('AsgReconciler', 'timeoutSeconds', timeoutSeconds, 60, 900);
+    const missingAsgGraceHours = props.missingAsgGraceHours ?? 6;
+    requireInRange('AsgReconciler', 'missingAsgGraceHours', missingAsgGraceHours, 1, 720);
     requireBundle(RECONCILER_ZIP);
 
     const count = countWhenNotEmpty(props.monitoredAsgs);
@@ -169,6 +184,23 @@ export class AsgReconciler extends Construct {
       tags: { Name: `${props.namePrefix}-pmm-enrolment-token` },
     });
     const enrolmentSecretArn = oneAttribute(enrolmentSecret, 'arn');
+
+    // ---- the reconciler's state: when each monitored ASG was first seen missing ----
+    // The Lambda is stateless; this parameter keeps the "missing since" clock between runs
+    // (docs/reconciler.md, "Missing is not empty"). Terraform creates it; the Lambda writes
+    // every later value, so Terraform ignores the value (it would reset the clocks).
+    // SecureString with the AWS-managed key (no secret in it; encrypted like everything else).
+    const stateParameter = new SsmParameter(this, 'state', {
+      count,
+      name: `/${props.namePrefix}/pmm-asg-reconciler/state`,
+      description: 'PMM ASG reconciler state (missing-ASG clocks), written by the Lambda',
+      type: 'SecureString',
+      value: JSON.stringify({ version: 1, missingSince: {} }),
+      lifecycle: { ignoreChanges: ['value'] },
+      tags: { Name: `${props.namePrefix}-pmm-asg-reconciler-state` },
+    });
+    const stateParameterArn = oneAttribute(stateParameter, 'arn');
+    const stateParameterName = oneAttribute(stateParameter, 'name');
 
     // ---- IAM: exactly what the function calls ----
     const role = new IamRole(this, 'role', {
@@ -257,10 +289,24 @@ export class AsgReconciler extends Construct {
             Resource: `${oneAttribute(logGroup, 'arn')}:*`,
           },
           {
+            // GetCommandInvocation: install results. ListCommands: installs an earlier run
+            // still has in flight (followed, not sent twice). DescribeInstanceInformation:
+            // whether a new instance's SSM agent is online yet. None supports resource-level
+            // permissions.
             Sid: 'ReadInstallResults',
             Effect: 'Allow',
-            Action: 'ssm:GetCommandInvocation',
+            Action: [
+              'ssm:GetCommandInvocation',
+              'ssm:ListCommands',
+              'ssm:DescribeInstanceInformation',
+            ],
             Resource: '*',
+          },
+          {
+            Sid: 'ReconcilerState',
+            Effect: 'Allow',
+            Action: ['ssm:GetParameter', 'ssm:PutParameter'],
+            Resource: stateParameterArn,
           },
           {
             Sid: 'ReadPmmAdminPassword',
@@ -306,6 +352,10 @@ export class AsgReconciler extends Construct {
           PMM_SERVER_ADDRESS: props.pmmPrivateIp,
           PMM_ADMIN_SECRET_ARN: props.adminSecretArn,
           PMM_ENROLMENT_SECRET_ARN: enrolmentSecretArn,
+          RECONCILER_STATE_PARAMETER: stateParameterName,
+          MISSING_ASG_GRACE_HOURS: Token.isUnresolved(missingAsgGraceHours)
+            ? Token.asString(missingAsgGraceHours)
+            : String(missingAsgGraceHours),
           // No NODE_OPTIONS=--enable-source-maps: the bundle ships no source map (it would
           // only slow cold starts and stack traces would still be minified).
         },
@@ -335,6 +385,34 @@ export class AsgReconciler extends Construct {
       functionName: oneAttribute(fn, 'function_name'),
       principal: 'events.amazonaws.com',
       sourceArn: oneAttribute(rule, 'arn'),
+    });
+
+    // ---- the monitored ASGs' launch/terminate events: enrol within a minute ----
+    // Same function, same reserved concurrency 1: an event run never overlaps another run.
+    const events = new CloudwatchEventRule(this, 'asg_events', {
+      count,
+      name: `${name}-asg-events`,
+      description: 'Runs the PMM ASG reconciler when a monitored ASG launches or terminates',
+      eventPattern: Fn.jsonencode({
+        source: ['aws.autoscaling'],
+        'detail-type': ASG_EVENT_DETAIL_TYPES,
+        detail: { AutoScalingGroupName: asgNames },
+      }),
+      tags: { Name: `${name}-asg-events` },
+    });
+    new CloudwatchEventTarget(this, 'asg_events_target', {
+      count,
+      rule: oneAttribute(events, 'name'),
+      targetId: 'asg-reconciler',
+      arn: fnArn,
+    });
+    new LambdaPermission(this, 'asg_events_permission', {
+      count,
+      statementId: 'AllowEventBridgeAsgEvents',
+      action: 'lambda:InvokeFunction',
+      functionName: oneAttribute(fn, 'function_name'),
+      principal: 'events.amazonaws.com',
+      sourceArn: oneAttribute(events, 'arn'),
     });
 
     this.functionName = oneAttribute(fn, 'function_name');

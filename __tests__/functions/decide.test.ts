@@ -35,6 +35,8 @@ function input(over: Partial<DecisionInput> & { instances?: [string, string, str
     membership: over.membership ?? membership,
     details: over.details ?? details,
     services: over.services ?? [],
+    missingAsgs: over.missingAsgs,
+    expiredAsgs: over.expiredAsgs,
   };
 }
 
@@ -51,6 +53,8 @@ const svc = (
   customLabels: labels,
   ...(agents ? { agents } : {}),
 });
+const MANAGER = 'pmm-asg-reconciler';
+const ours = (instanceId: string) => ({ aws_instance_id: instanceId, managed_by: MANAGER });
 const UP = [
   { agentType: 'pmm-agent', isConnected: true },
   { agentType: 'mysqld_exporter', status: 'RUNNING' },
@@ -125,43 +129,35 @@ describe('reconcile decisions', () => {
     expect(plan.enrol.map((t) => t.reenrol)).toEqual([true]);
   });
 
-  it('takes an unlabelled service of the same name as the instance only while its agent is connected', () => {
-    const connected = decide(
-      input({
-        instances: [['i-new', 'db', 'InService']],
-        services: [svc('old', 'db/ip-10-0-1-1', 'n-old', {}, UP)],
-      }),
-    );
-    expect(connected.enrol).toEqual([]);
-    expect(connected.healthy).toEqual(['db/ip-10-0-1-1']);
-
-    const stale = decide(
-      input({
-        instances: [['i-new', 'db', 'InService']],
-        services: [svc('old', 'db/ip-10-0-1-1', 'n-old', {}, DOWN)],
-      }),
-    );
-    expect(stale.retire).toEqual([
-      { kind: 'node', nodeId: 'n-old', serviceNames: ['db/ip-10-0-1-1'] },
-    ]);
-    expect(stale.enrol.map((t) => [t.instanceId, t.reenrol])).toEqual([['i-new', undefined]]);
-
-    // No agent information at all: as before, the unlabelled service counts as healthy.
-    const unknown = decide(
-      input({
-        instances: [['i-new', 'db', 'InService']],
-        services: [svc('old', 'db/ip-10-0-1-1', 'n-old')],
-      }),
-    );
-    expect(unknown.healthy).toEqual(['db/ip-10-0-1-1']);
-    expect(unknown.enrol).toEqual([]);
+  it('never adopts or removes an unlabelled service of the instance name: skipped, counted foreign', () => {
+    for (const agents of [UP, DOWN, undefined]) {
+      const plan = decide(
+        input({
+          instances: [['i-new', 'db', 'InService']],
+          services: [svc('old', 'db/ip-10-0-1-1', 'n-old', {}, agents)],
+        }),
+      );
+      expect(plan.retire).toEqual([]);
+      expect(plan.enrol).toEqual([]);
+      expect(plan.healthy).toEqual([]);
+      expect(plan.foreignInMonitored).toBe(1);
+      expect(plan.skipped).toEqual([
+        expect.objectContaining({
+          instanceId: 'i-new',
+          reason: 'service name db/ip-10-0-1-1 is held by a service the reconciler did not create',
+        }),
+      ]);
+    }
   });
 
   it('retires the whole node of a terminated instance', () => {
     const plan = decide(
       input({
         instances: [['i-2', 'db', 'Terminating:Wait']],
-        services: [svc('s1', 'db/ip-10-0-9-9', 'n1'), svc('s2', 'db/ip-10-0-1-1', 'n2')],
+        services: [
+          svc('s1', 'db/ip-10-0-9-9', 'n1', { aws_instance_id: 'i-9', managed_by: MANAGER }),
+          svc('s2', 'db/ip-10-0-1-1', 'n2', { aws_instance_id: 'i-2', managed_by: MANAGER }),
+        ],
       }),
     );
     expect(plan.retire).toEqual([
@@ -204,7 +200,7 @@ describe('reconcile decisions', () => {
     const plan = decide(
       input({
         instances: [['i-new', 'db', 'InService']],
-        services: [svc('old', 'db/ip-10-0-1-1', 'n-old', { aws_instance_id: 'i-old' })],
+        services: [svc('old', 'db/ip-10-0-1-1', 'n-old', { aws_instance_id: 'i-0a1d' })],
       }),
     );
     expect(plan.retire).toEqual([
@@ -232,7 +228,12 @@ describe('reconcile decisions', () => {
 
   it('protects an ASG whose listing failed and reports it', () => {
     const membership = new Map([['db', undefined]]);
-    const plan = decide(input({ membership, services: [svc('s1', 'db/ip-10-0-1-1')] }));
+    const plan = decide(
+      input({
+        membership,
+        services: [svc('s1', 'db/ip-10-0-1-1', 'n1', { aws_instance_id: 'i-1' })],
+      }),
+    );
     expect(plan.retire).toEqual([]);
     expect(plan.failed).toEqual([expect.objectContaining({ asgName: 'db' })]);
   });
@@ -242,7 +243,7 @@ describe('reconcile decisions', () => {
       input({
         instances: [['i-1', 'db', 'InService']],
         details: new Map(),
-        services: [svc('s9', 'db/ip-10-0-9-9')],
+        services: [svc('s9', 'db/ip-10-0-9-9', 'n9', { aws_instance_id: 'i-9' })],
       }),
     );
     expect(plan.retire).toEqual([]);
@@ -257,5 +258,84 @@ describe('reconcile decisions', () => {
     expect(hostnameOf({ instanceId: 'i' })).toBeUndefined();
     expect(owningAsg('db/ip-1', new Set(['db']))).toBe('db');
     expect(owningAsg('db/', new Set(['db']))).toBeUndefined();
+  });
+
+  describe('ownership by marker', () => {
+    it('never removes services under a monitored prefix it did not create; counts them', () => {
+      const plan = decide(
+        input({
+          instances: [],
+          services: [
+            // An operator's ProxySQL and PostgreSQL on a monitored (now terminated) node.
+            svc('proxysql', 'db/ip-10-0-9-9-proxysql', 'n9'),
+            svc('pg', 'db/ip-10-0-9-9', 'n8', {
+              managed_by: 'terraform-rds',
+              aws_instance_id: 'i-8',
+            }),
+            svc('mine-no-id', 'db/ip-10-0-9-7', 'n7', { managed_by: MANAGER }),
+            svc('ours', 'db/ip-10-0-9-6', 'n6', ours('i-6')),
+          ],
+        }),
+      );
+      expect(plan.retire).toEqual([
+        { kind: 'node', nodeId: 'n6', serviceNames: ['db/ip-10-0-9-6'] },
+      ]);
+      expect(plan.foreignInMonitored).toBe(3);
+    });
+
+    it('removes a node only when every service on it is ours; otherwise only our service', () => {
+      const plan = decide(
+        input({
+          instances: [],
+          services: [
+            svc('ours', 'db/ip-10-0-9-9', 'shared', ours('i-9')),
+            svc('operator', 'db/ip-10-0-9-9-proxysql', 'shared'),
+          ],
+        }),
+      );
+      expect(plan.retire).toEqual([
+        { kind: 'service', serviceId: 'ours', serviceName: 'db/ip-10-0-9-9' },
+      ]);
+    });
+
+    it('migration: a pre-marker registration (aws_instance_id of EC2 form, no managed_by) is ours', () => {
+      const plan = decide(
+        input({
+          instances: [['i-0abc', 'db', 'InService']],
+          services: [
+            // Still running: healthy, kept (not re-registered).
+            svc('legacy-live', 'db/ip-10-0-1-1', 'n1', { aws_instance_id: 'i-0abc' }),
+            // Its instance is gone: retired like a marked one.
+            svc('legacy-gone', 'db/ip-10-0-9-9', 'n9', { aws_instance_id: 'i-0dead' }),
+            // Not EC2's form: not from the old reconciler, foreign.
+            svc('lookalike', 'db/ip-10-0-9-8', 'n8', { aws_instance_id: 'box-7' }),
+          ],
+        }),
+      );
+      expect(plan.healthy).toEqual(['db/ip-10-0-1-1']);
+      expect(plan.retire).toEqual([
+        { kind: 'node', nodeId: 'n9', serviceNames: ['db/ip-10-0-9-9'] },
+      ]);
+      expect(plan.foreignInMonitored).toBe(1);
+    });
+  });
+
+  describe('missing ASGs', () => {
+    const services = [
+      svc('ours', 'db/ip-10-0-9-9', 'n9', ours('i-9')),
+      svc('operator', 'db/ip-10-0-9-8', 'n8'),
+    ];
+    it('a missing ASG within its grace period retires nothing', () => {
+      const plan = decide(input({ membership: new Map(), services, missingAsgs: new Set(['db']) }));
+      expect(plan.retire).toEqual([]);
+      expect(plan.enrol).toEqual([]);
+    });
+    it('after the grace period only its marked services go', () => {
+      const plan = decide(input({ membership: new Map(), services, expiredAsgs: new Set(['db']) }));
+      expect(plan.retire).toEqual([
+        { kind: 'node', nodeId: 'n9', serviceNames: ['db/ip-10-0-9-9'] },
+      ]);
+      expect(plan.foreignInMonitored).toBe(1);
+    });
   });
 });

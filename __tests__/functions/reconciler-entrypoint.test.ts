@@ -5,10 +5,20 @@ import {
   PutSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import {
+  DescribeInstanceInformationCommand,
+  GetCommandInvocationCommand,
+  GetParameterCommand,
+  ListCommandsCommand,
+  SendCommandCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { resolve } from 'node:path';
-import type { handler as sourceHandler } from '../../functions/asg-reconciler/src/index';
+import type {
+  handler as sourceHandler,
+  triggerOf as sourceTriggerOf,
+} from '../../functions/asg-reconciler/src/index';
 import { FakePmm } from '../../functions/asg-reconciler/testing/fake-pmm';
 
 /**
@@ -18,10 +28,11 @@ import { FakePmm } from '../../functions/asg-reconciler/testing/fake-pmm';
  */
 const bundle = process.env.RECONCILER_BUNDLE;
 /* eslint-disable @typescript-eslint/no-require-imports -- the bundle is chosen at run time */
-const { handler } = (
+const { handler, triggerOf } = (
   bundle ? require(resolve(bundle)) : require('../../functions/asg-reconciler/src/index')
 ) as {
   handler: typeof sourceHandler;
+  triggerOf: typeof sourceTriggerOf;
 };
 
 /* eslint-enable @typescript-eslint/no-require-imports */
@@ -80,6 +91,7 @@ describe('reconciler handler() entry point', () => {
     process.env.PMM_SERVER_ADDRESS = PMM_IP;
     process.env.PMM_ADMIN_SECRET_ARN = SECRET_ARN;
     process.env.PMM_ENROLMENT_SECRET_ARN = ENROLMENT_ARN;
+    process.env.RECONCILER_STATE_PARAMETER = '/pmm/pmm-asg-reconciler/state';
     delete process.env.PMM_API_URL;
 
     const sm = mockClient(SecretsManagerClient);
@@ -120,7 +132,22 @@ describe('reconciler handler() entry point', () => {
       }));
     const ssm = mockClient(SSMClient);
     ssm.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-1' } });
-    ssm.on(GetCommandInvocationCommand).resolves({ Status: 'Success', ResponseCode: 0 });
+    ssm.on(GetCommandInvocationCommand).callsFake(async () => {
+      // What the install does in PMM: a service marked as the reconciler's.
+      pmm.services.push({
+        service_id: 'svc-a',
+        service_name: 'db/ip-10-0-1-10',
+        service_type: 'mysql',
+        node_id: 'node-a',
+        custom_labels: { aws_instance_id: 'i-a', managed_by: 'pmm-asg-reconciler' },
+      });
+      return { Status: 'Success', ResponseCode: 0 };
+    });
+    ssm
+      .on(GetParameterCommand, { Name: '/pmm/pmm-asg-reconciler/state' })
+      .resolves({ Parameter: { Value: '{}' } });
+    ssm.on(ListCommandsCommand).resolves({ Commands: [] });
+    ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [] });
     pmm.services = [
       // i-b is registered and connected; a terminated instance of db left a service.
       {
@@ -136,7 +163,7 @@ describe('reconciler handler() entry point', () => {
         service_name: 'db/ip-10-0-1-99',
         service_type: 'mysql',
         node_id: 'node-gone',
-        custom_labels: { aws_instance_id: 'i-gone' },
+        custom_labels: { aws_instance_id: 'i-0900d' }, // a pre-marker registration (migration rule)
       },
     ];
 
@@ -149,7 +176,9 @@ describe('reconciler handler() entry point', () => {
     expect(pmm.requests.filter((r) => !r.includes('/graph/'))).toEqual([
       'GET /v1/management/services',
       'DELETE /v1/management/nodes/node-gone?force=true',
+      'GET /v1/management/services',
     ]);
+    expect(summary.trigger).toBe('schedule');
     // One enrolment token minted and written to the enrolment secret, never logged.
     expect(pmm.tokens).toHaveLength(1);
     const put = sm.commandCalls(PutSecretValueCommand)[0].args[0].input;
@@ -184,5 +213,31 @@ describe('reconciler handler() entry point', () => {
       'MONITORED_ASGS[0].username must be a non-empty string',
     );
     expect(pmm.requests).toEqual([]);
+  });
+
+  it('tells Auto Scaling launch/terminate events from the schedule', () => {
+    const event = (detailType: string, source = 'aws.autoscaling') => ({
+      source,
+      'detail-type': detailType,
+      detail: { AutoScalingGroupName: 'db', EC2InstanceId: 'i-1' },
+    });
+    expect(triggerOf(event('EC2 Instance Launch Successful'))).toBe('event');
+    expect(triggerOf(event('EC2 Instance Terminate Successful'))).toBe('event');
+    expect(triggerOf(event('EC2 Instance Launch Unsuccessful'))).toBe('schedule');
+    expect(triggerOf(event('EC2 Instance Launch Successful', 'custom'))).toBe('schedule');
+    expect(triggerOf({ source: 'aws.events', 'detail-type': 'Scheduled Event' })).toBe('schedule');
+    expect(triggerOf(null)).toBe('schedule');
+  });
+
+  it('rejects a malformed MISSING_ASG_GRACE_HOURS, naming it', async () => {
+    process.env.MONITORED_ASGS = JSON.stringify([{ asg_name: 'db', username: 'pmm' }]);
+    process.env.PMM_SERVER_ADDRESS = PMM_IP;
+    process.env.PMM_ADMIN_SECRET_ARN = SECRET_ARN;
+    process.env.PMM_ENROLMENT_SECRET_ARN = ENROLMENT_ARN;
+    process.env.RECONCILER_STATE_PARAMETER = '/p';
+    process.env.MISSING_ASG_GRACE_HOURS = '6h';
+    await expect(handler({}, { getRemainingTimeInMillis: () => 300_000 })).rejects.toThrow(
+      'MISSING_ASG_GRACE_HOURS must be a whole number of hours >= 1, got 6h',
+    );
   });
 });

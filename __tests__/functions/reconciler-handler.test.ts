@@ -5,7 +5,15 @@ import {
   PutSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import {
+  DescribeInstanceInformationCommand,
+  GetCommandInvocationCommand,
+  GetParameterCommand,
+  ListCommandsCommand,
+  PutParameterCommand,
+  SendCommandCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ReconcilerConfig } from '../../functions/asg-reconciler/src/config';
 import {
@@ -19,6 +27,8 @@ const PASSWORD = 'admin-Pa55-never-logged';
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-admin-AbCdEf';
 const ENROLMENT_ARN =
   'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-enrolment-token-GhIjKl';
+const STATE_PARAMETER = '/pmm-test/pmm-asg-reconciler/state';
+const HOUR_MS = 3_600_000;
 
 /** The instance IDs of a DescribeInstances request (an `instance-id` filter). */
 function idsOf(input: { Filters?: { Name?: string; Values?: string[] }[] }): string[] {
@@ -43,6 +53,20 @@ describe('reconciler handler against a real PMM HTTP server', () => {
   let enrolmentSecret: string | undefined;
   /** AWS writes and sends in the order they happened. */
   let order: string[];
+  /** The state parameter's value (Terraform creates it with `{}`). */
+  let stateValue: string | undefined;
+  /** ASG of each instance given to givenAsgs (the install simulation names services by it). */
+  const asgOf = new Map<string, string>();
+  /** What a successful install does in PMM: a service marked with the instance. */
+  function registerInstall(id: string): void {
+    const name = `${asgOf.get(id)}/${host(id)}`;
+    if (pmm.services.some((s) => s.service_name === name)) return;
+    pmm.services.push(registered(id, asgOf.get(id)));
+  }
+  const success = async (input: { InstanceId?: string }) => {
+    registerInstall(input.InstanceId!);
+    return { Status: 'Success', ResponseCode: 0 };
+  };
 
   beforeEach(async () => {
     pmm = new FakePmm(PASSWORD);
@@ -69,12 +93,31 @@ describe('reconciler handler against a real PMM HTTP server', () => {
       order.push('SendCommand');
       return { Command: { CommandId: `cmd-${++n}` } };
     });
-    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', ResponseCode: 0 });
+    ssmMock.on(GetCommandInvocationCommand).callsFake(success);
+    stateValue = '{}';
+    ssmMock.on(GetParameterCommand).callsFake(async (input) => {
+      if (input.Name !== STATE_PARAMETER || stateValue === undefined)
+        throw named('ParameterNotFound');
+      return { Parameter: { Name: STATE_PARAMETER, Value: stateValue } };
+    });
+    ssmMock.on(PutParameterCommand).callsFake(async (input) => {
+      stateValue = input.Value;
+      return { Version: 2 };
+    });
+    ssmMock.on(ListCommandsCommand).resolves({ Commands: [] });
+    ssmMock.on(DescribeInstanceInformationCommand).callsFake(async (input) => ({
+      InstanceInformationList: (input.Filters?.[0]?.Values ?? []).map((id: string) => ({
+        InstanceId: id,
+        PingStatus: 'Online',
+      })),
+    }));
+    asgOf.clear();
   });
   afterEach(() => pmm.stop());
 
   /** ASGs: name -> [instanceId, lifecycleState][]; instance i gets IP 10.0.<a>.<b>. */
   function givenAsgs(groups: Record<string, [string, string][]>): void {
+    for (const [name, list] of Object.entries(groups)) for (const [id] of list) asgOf.set(id, name);
     asgMock.on(DescribeAutoScalingGroupsCommand).callsFake(async (input) => ({
       AutoScalingGroups: (input.AutoScalingGroupNames as string[])
         .filter((name) => groups[name])
@@ -113,6 +156,8 @@ describe('reconciler handler against a real PMM HTTP server', () => {
       pmmApiUrl: baseUrl,
       adminSecretArn: SECRET_ARN,
       enrolmentSecretArn: ENROLMENT_ARN,
+      stateParameterName: STATE_PARAMETER,
+      missingGraceMs: 6 * HOUR_MS,
     };
   }
 
@@ -152,7 +197,7 @@ describe('reconciler handler against a real PMM HTTP server', () => {
     service_name: `${asg}/${host(id)}`,
     service_type: 'mysql',
     node_id: `node-${id}`,
-    custom_labels: { aws_instance_id: id },
+    custom_labels: { aws_instance_id: id, managed_by: 'pmm-asg-reconciler' },
   });
 
   it('enrols new instances, skips registered ones and retires terminated ones', async () => {
@@ -175,17 +220,27 @@ describe('reconciler handler against a real PMM HTTP server', () => {
 
     expect(summary.added.sort()).toEqual([`db/${host('i-2')}`]);
     expect(summary.removed.sort()).toEqual([`db/${host('i-4')}`, `db/${host('i-9')}`].sort());
+    // The listing, then one more to confirm the registration (honest counts).
     expect(pmm.requests.filter((r) => r.startsWith('GET') && !r.includes('/graph/'))).toEqual([
+      'GET /v1/management/services',
       'GET /v1/management/services',
     ]);
     expect(pmm.requests).toContain('DELETE /v1/management/nodes/node-i-4?force=true');
-    expect(pmm.services.map((s) => s.service_id).sort()).toEqual(['svc-i-1', 'svc-i-7']);
+    expect(pmm.services.map((s) => s.service_id).sort()).toEqual(['svc-i-1', 'svc-i-2', 'svc-i-7']);
     const sends = ssmMock.commandCalls(SendCommandCommand);
     expect(sends).toHaveLength(1);
     expect(sends[0].args[0].input.InstanceIds).toEqual(['i-2']);
     expect(sends[0].args[0].input.DocumentName).toBe('AWS-RunShellScript');
     const summaryLog = logs.find((l) => l.message === 'reconcile summary')!;
-    expect(summaryLog.counts).toEqual({ added: 1, removed: 2, failed: 0, skipped: 1, healthy: 1 });
+    expect(summaryLog.counts).toEqual({
+      added: 1,
+      removed: 2,
+      failed: 0,
+      skipped: 1,
+      healthy: 1,
+      missingAsgs: 0,
+      foreignInMonitored: 0,
+    });
     expect(logs.some((l) => l._aws !== undefined && l.InstancesAdded === 1)).toBe(true);
   });
 
@@ -305,7 +360,7 @@ describe('reconciler handler against a real PMM HTTP server', () => {
       expect.objectContaining({ asgName: 'b', instanceId: 'i-500' }),
     ]);
     expect(error?.summary.removed).toEqual([]);
-    expect(pmm.services.map((s) => s.service_id)).toEqual(['svc-i-777']);
+    expect(pmm.services.map((s) => s.service_id)).toEqual(['svc-i-777', 'svc-i-1']);
     expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(2);
   });
 
@@ -336,7 +391,7 @@ describe('reconciler handler against a real PMM HTTP server', () => {
       .on(GetCommandInvocationCommand)
       .rejectsOnce(named('InvocationDoesNotExist'))
       .resolvesOnce({ Status: 'InProgress' })
-      .resolves({ Status: 'Success', ResponseCode: 0 });
+      .callsFake(success);
 
     const summary = await run(['db']);
 
@@ -354,7 +409,7 @@ describe('reconciler handler against a real PMM HTTP server', () => {
     ssmMock
       .on(GetCommandInvocationCommand)
       .resolvesOnce({ Status: 'Failed', ResponseCode: 17, StandardOutputContent: 'already exists' })
-      .resolves({ Status: 'Success', ResponseCode: 0 });
+      .callsFake(success);
     pmm.services = [
       ...pmm.services,
       {
@@ -372,7 +427,7 @@ describe('reconciler handler against a real PMM HTTP server', () => {
     expect(pmm.requests).toContain('DELETE /v1/inventory/services/blocker?force=true');
     expect(summary.added).toEqual([`db/${host('i-1')}`]);
     expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(2);
-    expect(pmm.services.map((s) => s.service_id)).toEqual(['keep']);
+    expect(pmm.services.map((s) => s.service_id)).toEqual(['keep', 'svc-i-1']);
   });
 
   it('retries PMM 5xx and slow answers, then succeeds', async () => {
@@ -484,9 +539,15 @@ describe('reconciler handler against a real PMM HTTP server', () => {
     pmm.services = ['i-11', 'i-12', 'i-13', 'i-14', 'i-15'].map((id) => registered(id));
     // Every DELETE takes 150 ms; one removal at a time.
     pmm.faults.push({ match: 'DELETE ', status: 200, times: 10, delayMs: 150 });
-    const started = Date.now();
-    // Margin 1000 ms + enrolment reserve 300 ms + room for about two slow removals.
-    const remainingMs = () => 1000 + 300 + 320 - (Date.now() - started);
+    // The clock starts with the first removal (so a slow machine cannot eat the room before):
+    // margin 1000 ms + enrolment reserve 300 ms + room for about two slow removals.
+    let firstDelete: number | undefined;
+    const remainingMs = () => {
+      if (firstDelete === undefined && pmm.requests.some((r) => r.startsWith('DELETE'))) {
+        firstDelete = Date.now();
+      }
+      return firstDelete === undefined ? 60_000 : 1000 + 300 + 320 - (Date.now() - firstDelete);
+    };
 
     const summary = await run(['db'], 2000, {
       remainingMs,
@@ -495,7 +556,7 @@ describe('reconciler handler against a real PMM HTTP server', () => {
 
     expect(summary.removed.length).toBeGreaterThanOrEqual(1);
     expect(summary.removed.length).toBeLessThan(5);
-    const deferred = summary.skipped.filter((p) => /deadline near/.test(p.reason));
+    const deferred = summary.skipped.filter((p) => /^removing .*deadline near/.test(p.reason));
     expect(deferred).toHaveLength(5 - summary.removed.length);
     expect(logs.find((l) => l.message === 'reconcile summary')).toBeDefined();
   });
@@ -503,7 +564,10 @@ describe('reconciler handler against a real PMM HTTP server', () => {
   it('sends nothing once the deadline is near; the summary says so', async () => {
     givenAsgs({ db: [['i-1', 'InService']] });
 
-    const summary = await run(['db'], 500, { remainingMs: () => 900 });
+    // Time runs out after discovery, before anything is sent.
+    const summary = await run(['db'], 500, {
+      remainingMs: () => (ec2Mock.commandCalls(DescribeInstancesCommand).length > 0 ? 900 : 60_000),
+    });
 
     expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
     expect(summary.skipped).toEqual([
@@ -518,7 +582,7 @@ describe('reconciler handler against a real PMM HTTP server', () => {
     const started = Date.now();
 
     const summary = await run(['db'], 500, {
-      remainingMs: () => 1200 - (Date.now() - started),
+      remainingMs: () => 3000 - (Date.now() - started),
       options: { pollIntervalMs: 20 },
     });
 
@@ -558,6 +622,7 @@ describe('reconciler handler against a real PMM HTTP server', () => {
           service_name: `db/${host('i-1')}`,
           service_type: 'mysql',
           node_id: 'n-late',
+          custom_labels: { aws_instance_id: 'i-0', managed_by: 'pmm-asg-reconciler' },
         });
       }
       return { Command: { CommandId: `cmd-${++n}` } };
@@ -565,11 +630,12 @@ describe('reconciler handler against a real PMM HTTP server', () => {
     ssmMock
       .on(GetCommandInvocationCommand)
       .resolvesOnce({ Status: 'Failed', ResponseCode: 17, StandardOutputContent: 'already exists' })
-      .resolves({ Status: 'Success', ResponseCode: 0 });
+      .callsFake(success);
 
     const summary = await run(['db']);
 
-    expect(pmm.requests.filter((r) => r.startsWith('GET /v1/'))).toHaveLength(2);
+    // Listing, the re-list after "already exists" (which also confirms), the final confirmation.
+    expect(pmm.requests.filter((r) => r.startsWith('GET /v1/'))).toHaveLength(3);
     expect(pmm.requests).toContain('DELETE /v1/inventory/services/late?force=true');
     // One token for the run, not one per install attempt.
     expect(pmm.tokens).toHaveLength(1);
@@ -759,7 +825,10 @@ describe('reconciler handler against a real PMM HTTP server', () => {
         }),
       ]);
       expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
-      expect(JSON.stringify(logs)).not.toContain(pmm.tokens[0].key);
+      expect(pmm.mintedKeys).toHaveLength(1);
+      expect(JSON.stringify(logs)).not.toContain(pmm.mintedKeys[0]);
+      // Never stored, so never usable: revoked at once rather than left alive for an hour.
+      expect(pmm.tokens).toEqual([]);
     });
   });
 });

@@ -129,6 +129,7 @@ describe('reconciler install script', () => {
       {
         pmmServerAddress: '10.0.0.5',
         enrolmentSecretArn: ENROLMENT_ARN,
+        managedBy: 'pmm-asg-reconciler',
         targets: [
           {
             instanceId: 'i-07',
@@ -209,7 +210,8 @@ describe('reconciler install script', () => {
         username: 'pmm',
         password: DB_PASSWORD,
         qan_mysql_perfschema: true,
-        custom_labels: { aws_instance_id: 'i-07' },
+        // The ownership marker the reconciler removes by (ownership.ts).
+        custom_labels: { aws_instance_id: 'i-07', managed_by: 'pmm-asg-reconciler' },
       },
     });
     // The node's own credential, from the pmm-agent config, in a 0600 curl config file.

@@ -8,6 +8,8 @@
 #   PMM_ENROLMENT_SECRET_ARN  Secrets Manager ARN of the enrolment token: a short-lived PMM
 #                         (Grafana) service-account token the reconciler mints and stores as
 #                         JSON {"token", "expires_at"}. The instance never sees the admin password.
+#   PMM_MANAGED_BY        value of the managed_by custom label on the services this script adds
+#                         (with aws_instance_id: the marker the reconciler removes by)
 #   PMM_TARGETS           one line per instance of this batch:
 #                         <instance-id> <service-name> <node-address> <port> <username> <db-secret-arn|->
 # Secrets are read here with the instance's own IAM role and kept in shell variables; they
@@ -184,7 +186,7 @@ sys.stdout.write("%s %s" % (s.get("node_id", ""), s.get("agent_id", "")))'
 # other value is a validated, non-secret argument.
 mysql_body() {
   python3 -c 'import json, sys
-node_id, agent_id, name, port, user, instance_id = sys.argv[1:7]
+node_id, agent_id, name, port, user, instance_id, managed_by = sys.argv[1:8]
 print(json.dumps({"mysql": {
     "node_id": node_id,
     "pmm_agent_id": agent_id,
@@ -194,7 +196,7 @@ print(json.dumps({"mysql": {
     "username": user,
     "password": sys.stdin.read(),
     "qan_mysql_perfschema": True,
-    "custom_labels": {"aws_instance_id": instance_id},
+    "custom_labels": {"aws_instance_id": instance_id, "managed_by": managed_by},
 }}))' "$@"
 }
 
@@ -207,8 +209,8 @@ add_mysql() {
   password=''
   [ "$secret" = '-' ] || password=$(read_password "$secret")
   # shellcheck disable=SC2046 # two space-free IDs
-  set -- $(agent_ids) "$name" "$port" "$user" "$id"
-  [ "$#" -eq 6 ] || finish 1 'error:no node_id/agent_id from pmm-admin status --json'
+  set -- $(agent_ids) "$name" "$port" "$user" "$id" "$PMM_MANAGED_BY"
+  [ "$#" -eq 7 ] || finish 1 'error:no node_id/agent_id from pmm-admin status --json'
   api_user=$(agent_server_field username)
   api_password=$(agent_server_field password)
   [ -n "$api_user" ] && [ -n "$api_password" ] ||

@@ -5,7 +5,15 @@ import {
   PutSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import {
+  DescribeInstanceInformationCommand,
+  GetCommandInvocationCommand,
+  GetParameterCommand,
+  ListCommandsCommand,
+  PutParameterCommand,
+  SendCommandCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
 import { chunk } from './decide';
 import { AsgInstance, InstanceDetails } from './types';
 import { errorMessage, mapLimit, withThrottleRetry } from './util';
@@ -17,11 +25,28 @@ export interface AwsClients {
   readonly secrets: SecretsManagerClient;
 }
 
+export interface AsgListing {
+  /** Listed ASGs -> instances; an ASG whose call failed -> undefined. */
+  readonly membership: Map<string, AsgInstance[] | undefined>;
+  /** ASGs a successful call did not return. */
+  readonly missing: string[];
+}
+
 export interface AwsOptions {
   readonly throttleAttempts: number;
   readonly throttleBaseMs: number;
   /** Parallel AWS read calls. */
   readonly concurrency: number;
+  /** Milliseconds an AWS call may still take (the Lambda deadline minus its margin). */
+  readonly budgetMs?: () => number;
+}
+
+/** An AWS call not started, or abandoned, because the Lambda deadline is near. */
+export class AwsDeadlineError extends Error {
+  constructor(op: string) {
+    super(`${op}: Lambda deadline near`);
+    this.name = 'AwsDeadlineError';
+  }
 }
 
 /** DescribeAutoScalingGroups accepts up to 100 names per call (MaxRecords 100). */
@@ -42,11 +67,27 @@ export class AwsIo {
     this.calls[op] = (this.calls[op] ?? 0) + 1;
   }
 
-  private retry<T>(op: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * One AWS call with throttling retries, bounded by the time the Lambda has left: it does
+   * not start without budget and is abandoned (and aborted) when the budget runs out, so a
+   * hanging AWS API cannot keep the run from logging its summary.
+   */
+  private retry<T>(op: string, fn: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
     return withThrottleRetry(
       () => {
+        const budget = this.options.budgetMs?.() ?? Number.POSITIVE_INFINITY;
+        if (!(budget > 0)) return Promise.reject(new AwsDeadlineError(op));
         this.count(op);
-        return fn();
+        const controller = new AbortController();
+        if (!Number.isFinite(budget)) return fn(controller.signal);
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            controller.abort();
+            reject(new AwsDeadlineError(op));
+          }, Math.ceil(budget));
+        });
+        return Promise.race([fn(controller.signal), deadline]).finally(() => clearTimeout(timer));
       },
       this.options.throttleAttempts,
       this.options.throttleBaseMs,
@@ -54,8 +95,8 @@ export class AwsIo {
   }
 
   async secretString(arn: string): Promise<string> {
-    const out = await this.retry('GetSecretValue', () =>
-      this.clients.secrets.send(new GetSecretValueCommand({ SecretId: arn })),
+    const out = await this.retry('GetSecretValue', (abortSignal) =>
+      this.clients.secrets.send(new GetSecretValueCommand({ SecretId: arn }), { abortSignal }),
     );
     if (out.SecretString === undefined) throw new Error(`the secret ${arn} has no SecretString`);
     return out.SecretString;
@@ -63,52 +104,163 @@ export class AwsIo {
 
   /** Stores a new current version of a secret (the SDK adds the idempotency token). */
   async putSecretString(arn: string, value: string): Promise<void> {
-    await this.retry('PutSecretValue', () =>
-      this.clients.secrets.send(new PutSecretValueCommand({ SecretId: arn, SecretString: value })),
+    await this.retry('PutSecretValue', (abortSignal) =>
+      this.clients.secrets.send(new PutSecretValueCommand({ SecretId: arn, SecretString: value }), {
+        abortSignal,
+      }),
     );
   }
 
   /**
-   * Instances of each named ASG (every lifecycle state). An ASG whose call failed maps to
-   * undefined; an ASG that does not exist maps to [] (its instances are gone).
+   * Instances of each named ASG (every lifecycle state). `membership` maps a listed ASG to its
+   * instances and an ASG whose call failed to undefined (unknown); `missing` names the ASGs a
+   * successful call did not return (a typo, a deleted group, eventual consistency): missing is
+   * not empty, the caller decides what that means.
    */
-  async asgMembership(names: readonly string[]): Promise<Map<string, AsgInstance[] | undefined>> {
-    const result = new Map<string, AsgInstance[] | undefined>();
+  async asgMembership(names: readonly string[]): Promise<AsgListing> {
+    const membership = new Map<string, AsgInstance[] | undefined>();
+    const missing: string[] = [];
     await mapLimit(chunk(names, ASG_NAMES_PER_CALL), this.options.concurrency, async (group) => {
-      const found = new Map<string, AsgInstance[]>(group.map((n) => [n, []]));
+      const found = new Map<string, AsgInstance[]>();
+      const wanted = new Set(group);
       try {
         let token: string | undefined;
         do {
-          const page = await this.retry('DescribeAutoScalingGroups', () =>
+          const page = await this.retry('DescribeAutoScalingGroups', (abortSignal) =>
             this.clients.autoScaling.send(
               new DescribeAutoScalingGroupsCommand({
                 AutoScalingGroupNames: group,
                 MaxRecords: ASG_NAMES_PER_CALL,
                 NextToken: token,
               }),
+              { abortSignal },
             ),
           );
           for (const g of page.AutoScalingGroups ?? []) {
-            const list = found.get(g.AutoScalingGroupName ?? '');
-            if (list === undefined) continue;
+            const name = g.AutoScalingGroupName ?? '';
+            if (!wanted.has(name)) continue;
+            const list = found.get(name) ?? [];
+            found.set(name, list);
             for (const i of g.Instances ?? []) {
               if (!i.InstanceId) continue;
               list.push({
                 instanceId: i.InstanceId,
-                asgName: g.AutoScalingGroupName!,
+                asgName: name,
                 lifecycleState: i.LifecycleState ?? 'Unknown',
               });
             }
           }
           token = page.NextToken;
         } while (token);
-        for (const [n, list] of found) result.set(n, list);
+        for (const n of group) {
+          const list = found.get(n);
+          if (list === undefined) missing.push(n);
+          else membership.set(n, list);
+        }
       } catch (e) {
-        for (const n of group) result.set(n, undefined);
+        for (const n of group) membership.set(n, undefined);
         this.lastErrors.push(`DescribeAutoScalingGroups(${group.join(',')}): ${errorMessage(e)}`);
       }
     });
-    return result;
+    return { membership, missing };
+  }
+
+  /**
+   * The instances SSM reports Online among `ids` (DescribeInstanceInformation, 50 IDs per
+   * filter); undefined when a call failed (unknown: the caller sends anyway, as before).
+   */
+  async ssmOnline(ids: readonly string[]): Promise<Set<string> | undefined> {
+    const online = new Set<string>();
+    try {
+      for (const group of chunk(ids, 50)) {
+        let token: string | undefined;
+        do {
+          const page = await this.retry('DescribeInstanceInformation', (abortSignal) =>
+            this.clients.ssm.send(
+              new DescribeInstanceInformationCommand({
+                Filters: [{ Key: 'InstanceIds', Values: group }],
+                MaxResults: 50,
+                NextToken: token,
+              }),
+              { abortSignal },
+            ),
+          );
+          for (const i of page.InstanceInformationList ?? []) {
+            if (i.InstanceId && i.PingStatus === 'Online') online.add(i.InstanceId);
+          }
+          token = page.NextToken;
+        } while (token);
+      }
+      return online;
+    } catch (e) {
+      this.lastErrors.push(`DescribeInstanceInformation: ${errorMessage(e)}`);
+      return undefined;
+    }
+  }
+
+  /**
+   * Install commands of this reconciler still running (Pending/InProgress), by instance ID,
+   * sent after `sinceMs`: a run does not send a second install to an instance an earlier run
+   * is still enrolling; it follows that command instead. undefined when the call failed.
+   */
+  async inFlightInstalls(sinceMs: number, commentPrefix: string) {
+    const byInstance = new Map<string, string>();
+    try {
+      let token: string | undefined;
+      do {
+        const page = await this.retry('ListCommands', (abortSignal) =>
+          this.clients.ssm.send(
+            new ListCommandsCommand({
+              Filters: [
+                // SSM's documented form: 2021-07-07T00:00:00Z (no fractional seconds).
+                {
+                  key: 'InvokedAfter',
+                  value: new Date(sinceMs).toISOString().replace(/\.\d+Z$/, 'Z'),
+                },
+                { key: 'DocumentName', value: 'AWS-RunShellScript' },
+              ],
+              MaxResults: 50,
+              NextToken: token,
+            }),
+            { abortSignal },
+          ),
+        );
+        for (const c of page.Commands ?? []) {
+          if (!c.CommandId || !(c.Comment ?? '').startsWith(commentPrefix)) continue;
+          if (c.Status !== 'Pending' && c.Status !== 'InProgress') continue;
+          for (const id of c.InstanceIds ?? []) byInstance.set(id, c.CommandId);
+        }
+        token = page.NextToken;
+      } while (token);
+      return byInstance;
+    } catch (e) {
+      this.lastErrors.push(`ListCommands: ${errorMessage(e)}`);
+      return undefined;
+    }
+  }
+
+  /** A parameter's value; undefined when it does not exist. Other failures throw. */
+  async parameter(name: string): Promise<string | undefined> {
+    try {
+      const out = await this.retry('GetParameter', (abortSignal) =>
+        this.clients.ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }), {
+          abortSignal,
+        }),
+      );
+      return out.Parameter?.Value;
+    } catch (e) {
+      if ((e as { name?: string }).name === 'ParameterNotFound') return undefined;
+      throw e;
+    }
+  }
+
+  async putParameter(name: string, value: string): Promise<void> {
+    await this.retry('PutParameter', (abortSignal) =>
+      this.clients.ssm.send(
+        new PutParameterCommand({ Name: name, Value: value, Overwrite: true }),
+        { abortSignal },
+      ),
+    );
   }
 
   /** Errors swallowed by the partial-result calls above and below (reported in the summary). */
@@ -131,12 +283,13 @@ export class AwsIo {
       try {
         let token: string | undefined;
         do {
-          const page = await this.retry('DescribeInstances', () =>
+          const page = await this.retry('DescribeInstances', (abortSignal) =>
             this.clients.ec2.send(
               new DescribeInstancesCommand({
                 Filters: [{ Name: 'instance-id', Values: group }],
                 NextToken: token,
               }),
+              { abortSignal },
             ),
           );
           for (const r of page.Reservations ?? []) {
@@ -166,7 +319,7 @@ export class AwsIo {
     comment: string,
     executionTimeoutSeconds: number,
   ): Promise<string> {
-    const out = await this.retry('SendCommand', () =>
+    const out = await this.retry('SendCommand', (abortSignal) =>
       this.clients.ssm.send(
         new SendCommandCommand({
           DocumentName: 'AWS-RunShellScript',
@@ -178,6 +331,7 @@ export class AwsIo {
             executionTimeout: [String(executionTimeoutSeconds)],
           },
         }),
+        { abortSignal },
       ),
     );
     const id = out.Command?.CommandId;
@@ -186,9 +340,10 @@ export class AwsIo {
   }
 
   async commandInvocation(commandId: string, instanceId: string) {
-    return this.retry('GetCommandInvocation', () =>
+    return this.retry('GetCommandInvocation', (abortSignal) =>
       this.clients.ssm.send(
         new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }),
+        { abortSignal },
       ),
     );
   }

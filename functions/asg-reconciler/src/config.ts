@@ -11,6 +11,10 @@ export interface ReconcilerConfig {
   readonly adminSecretArn: string;
   /** Secrets Manager ARN of the enrolment token the Lambda writes and the instances read. */
   readonly enrolmentSecretArn: string;
+  /** SSM parameter holding the reconciler's state (when each missing ASG was first missed). */
+  readonly stateParameterName: string;
+  /** How long a monitored ASG may be missing before its marked services are removed. */
+  readonly missingGraceMs: number;
 }
 
 interface RawAsg {
@@ -55,6 +59,18 @@ export function parseMonitoredAsgs(json: string): AsgConfig[] {
   });
 }
 
+/** Default grace period for a missing ASG (module variable reconciler_missing_asg_grace_hours). */
+export const DEFAULT_MISSING_GRACE_HOURS = 6;
+
+function graceHours(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return DEFAULT_MISSING_GRACE_HOURS;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new Error(`MISSING_ASG_GRACE_HOURS must be a whole number of hours >= 1, got ${raw}`);
+  }
+  return n;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv): ReconcilerConfig {
   const address = required(env, 'PMM_SERVER_ADDRESS');
   return {
@@ -63,5 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): ReconcilerConfig {
     pmmApiUrl: env.PMM_API_URL || `http://${address}:80`,
     adminSecretArn: required(env, 'PMM_ADMIN_SECRET_ARN'),
     enrolmentSecretArn: required(env, 'PMM_ENROLMENT_SECRET_ARN'),
+    stateParameterName: required(env, 'RECONCILER_STATE_PARAMETER'),
+    missingGraceMs: graceHours(env.MISSING_ASG_GRACE_HOURS) * 3_600_000,
   };
 }

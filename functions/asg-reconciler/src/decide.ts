@@ -1,3 +1,4 @@
+import { ownershipOf, OwnershipMarker } from './ownership';
 import {
   AsgConfig,
   AsgInstance,
@@ -19,7 +20,30 @@ export interface DecisionInput {
   readonly details: ReadonlyMap<string, InstanceDetails>;
   /** Every PMM service (listed once per run). */
   readonly services: readonly PmmService[];
+  /**
+   * Monitored ASGs DescribeAutoScalingGroups did not return, still within their grace
+   * period: nothing of theirs is removed (missing is not empty).
+   */
+  readonly missingAsgs?: ReadonlySet<string>;
+  /** Missing ASGs whose grace period is over: treated as empty (their marked services go). */
+  readonly expiredAsgs?: ReadonlySet<string>;
 }
+
+/** `managed_by` value of what the ASG reconciler registers. */
+export const ASG_MANAGER = 'pmm-asg-reconciler';
+
+/**
+ * The ASG reconciler's marker. Migration rule: a service registered by an earlier version
+ * (which labelled what it added with `aws_instance_id` only, never `managed_by`) is ours when
+ * it has no `managed_by` label and an `aws_instance_id` of EC2's `i-<hex>` form; decide()
+ * considers services under a monitored `{asg_name}/` prefix only. A service without
+ * `aws_instance_id` is foreign.
+ */
+export const ASG_MARKER: OwnershipMarker = {
+  manager: ASG_MANAGER,
+  resourceLabel: INSTANCE_ID_LABEL,
+  isLegacy: (labels) => /^i-[0-9a-f]+$/.test(labels[INSTANCE_ID_LABEL] ?? ''),
+};
 
 /** An InService instance that has no PMM service yet. */
 export interface EnrolTarget {
@@ -57,6 +81,11 @@ export interface Plan {
   readonly failed: Problem[];
   /** Services outside every monitored `{asg_name}/` prefix (never touched). */
   readonly foreignServices: number;
+  /**
+   * Services under a monitored `{asg_name}/` prefix that the reconciler did not create (no
+   * marker): counted, never removed.
+   */
+  readonly foreignInMonitored: number;
 }
 
 /** Lifecycle states of instances that are leaving the group for good. */
@@ -99,22 +128,16 @@ export function agentConnected(service: PmmService): boolean | undefined {
   return agent.isConnected === true;
 }
 
-/**
- * A service labelled with `instanceId` is that instance's. An unlabelled one (an old
- * registration, or someone else's) is taken as the instance's only while its pmm-agent is
- * connected (or PMM says nothing about agents); a disconnected unlabelled one is stale, so a
- * new instance that reuses the host name is enrolled instead of looking healthy forever.
- */
-function belongsTo(service: PmmService, instanceId: string): boolean {
-  const label = service.customLabels[INSTANCE_ID_LABEL];
-  if (label === instanceId) return true;
-  if (label === undefined || label === '') return agentConnected(service) !== false;
-  return false;
+/** The instance a service is the reconciler's registration for; undefined when foreign. */
+export function ownedInstance(service: PmmService): string | undefined {
+  const o = ownershipOf(service.customLabels, ASG_MARKER);
+  return o.owner === 'ours' ? o.resourceId : undefined;
 }
 
 export function decide(input: DecisionInput): Plan {
   let foreignServices = 0;
-  const plan: Omit<Plan, 'foreignServices'> = {
+  let foreignInMonitored = 0;
+  const plan: Omit<Plan, 'foreignServices' | 'foreignInMonitored'> = {
     enrol: [],
     retire: [],
     healthy: [],
@@ -134,6 +157,12 @@ export function decide(input: DecisionInput): Plan {
   const protectedAsgs = new Set<string>();
 
   for (const asg of input.asgs) {
+    if (input.expiredAsgs?.has(asg.asgName)) continue; // gone for good: no instances
+    if (input.missingAsgs?.has(asg.asgName)) {
+      // Missing, within its grace period: retire nothing (reported by the caller).
+      protectedAsgs.add(asg.asgName);
+      continue;
+    }
     const instances = input.membership.get(asg.asgName);
     if (instances === undefined) {
       protectedAsgs.add(asg.asgName);
@@ -169,7 +198,8 @@ export function decide(input: DecisionInput): Plan {
       }
       claimed.set(name, inst.instanceId);
       const existing = byName.get(name) ?? [];
-      const own = existing.filter((s) => belongsTo(s, inst.instanceId));
+      const own = existing.filter((s) => ownedInstance(s) === inst.instanceId);
+      const heldByForeign = existing.some((s) => ownedInstance(s) === undefined);
       if (!inService) {
         // Pending, Standby, Detaching...: leave its services alone, do not enrol (yet).
         for (const s of own) keep.add(s.serviceId);
@@ -184,6 +214,15 @@ export function decide(input: DecisionInput): Plan {
       if (own.length > 0 && !reenrol) {
         for (const s of own) keep.add(s.serviceId);
         plan.healthy.push(name);
+        continue;
+      }
+      if (own.length === 0 && heldByForeign) {
+        // PMM would refuse the name ("already exists") and the holder is not ours to remove.
+        plan.skipped.push({
+          asgName: asg.asgName,
+          instanceId: inst.instanceId,
+          reason: `service name ${name} is held by a service the reconciler did not create`,
+        });
         continue;
       }
       // Its own service is kept while the install re-registers a disconnected agent.
@@ -209,6 +248,11 @@ export function decide(input: DecisionInput): Plan {
     const asg = owningAsg(s.serviceName, asgNames);
     if (asg === undefined) {
       foreignServices++;
+      continue;
+    }
+    if (ownedInstance(s) === undefined) {
+      // Under a monitored prefix but not created by the reconciler: never removed.
+      foreignInMonitored++;
       continue;
     }
     if (protectedAsgs.has(asg) || keep.has(s.serviceId)) continue;
@@ -240,7 +284,7 @@ export function decide(input: DecisionInput): Plan {
       plan.retire.push({ kind: 'service', serviceId: s.serviceId, serviceName: s.serviceName });
     }
   }
-  return { ...plan, foreignServices };
+  return { ...plan, foreignServices, foreignInMonitored };
 }
 
 /** Split `items` into chunks of at most `size`. */

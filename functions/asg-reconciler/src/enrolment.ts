@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { AwsIo } from './aws';
 import { PmmApi } from './pmm-api';
+import { Redactor } from './redact';
 import { errorMessage, errorName } from './util';
 
 /**
@@ -71,6 +72,8 @@ export async function ensureEnrolmentToken(deps: {
   readonly secretArn: string;
   readonly now: () => number;
   readonly log: (entry: Record<string, unknown>) => void;
+  /** The minted token is added to it, so nothing printed can carry it. */
+  readonly redactor?: Redactor;
   readonly options?: EnrolmentTokenOptions;
 }): Promise<EnsuredToken> {
   const o = deps.options ?? {};
@@ -78,16 +81,16 @@ export async function ensureEnrolmentToken(deps: {
   const minRemaining = o.minRemainingSeconds ?? 2400;
   if (minRemaining >= ttl) throw new Error('minRemainingSeconds must be below ttlSeconds');
 
+  // Only "no version yet" means "no token": any other failed read is unknown, and minting
+  // then would write a new secret version (and a new Admin token) on every run.
   let stored: StoredToken | undefined;
   try {
     stored = parseStored(await deps.aws.secretString(deps.secretArn));
   } catch (e) {
-    // A new secret has no version yet (ResourceNotFoundException): mint the first token.
     if (errorName(e) !== 'ResourceNotFoundException') {
-      deps.log({
-        level: 'warn',
-        message: `reading the enrolment secret: ${errorName(e)}: ${errorMessage(e)}; minting a new token`,
-      });
+      throw new Error(
+        `reading the enrolment secret failed (${errorName(e)}: ${errorMessage(e)}); no new token minted`,
+      );
     }
   }
   const now = deps.now();
@@ -100,12 +103,26 @@ export async function ensureEnrolmentToken(deps: {
   );
   const stamp = new Date(now).toISOString().replace(/[-:.]/g, '');
   const name = `enrol-${stamp}-${randomBytes(4).toString('hex')}`;
-  const token = await deps.pmm.createServiceAccountToken(accountId, name, ttl);
+  const minted = await deps.pmm.createServiceAccountToken(accountId, name, ttl);
+  deps.redactor?.add(minted.key);
   const value: StoredToken = {
-    token,
+    token: minted.key,
     expires_at: new Date(now + ttl * 1000).toISOString(),
   };
-  await deps.aws.putSecretString(deps.secretArn, JSON.stringify(value));
+  try {
+    await deps.aws.putSecretString(deps.secretArn, JSON.stringify(value));
+  } catch (e) {
+    // Not stored, so never used: revoke it rather than leave an Admin token alive for an hour.
+    if (minted.id !== undefined) {
+      await deps.pmm.deleteServiceAccountToken(accountId, minted.id).catch((d: unknown) =>
+        deps.log({
+          level: 'warn',
+          message: `revoking the unstored token ${name}: ${errorMessage(d)}`,
+        }),
+      );
+    }
+    throw e;
+  }
   deps.log({
     level: 'info',
     message: 'minted an enrolment token',

@@ -3,7 +3,7 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { loadConfig } from './config';
-import { reconcile, Summary } from './reconcile';
+import { reconcile, Summary, Trigger } from './reconcile';
 
 /** The subset of the Lambda context the handler uses. */
 export interface LambdaContext {
@@ -19,8 +19,28 @@ let clients:
     }
   | undefined;
 
-/** EventBridge-scheduled entry point (`index.handler`). */
-export async function handler(_event: unknown, context: LambdaContext): Promise<Summary> {
+/** The Auto Scaling lifecycle events the event rule forwards (EventBridge envelope). */
+export const ASG_EVENT_TYPES = [
+  'EC2 Instance Launch Successful',
+  'EC2 Instance Terminate Successful',
+] as const;
+
+/** 'event' for an Auto Scaling launch/terminate event, 'schedule' for anything else. */
+export function triggerOf(event: unknown): Trigger {
+  const e = event as { source?: unknown; 'detail-type'?: unknown } | null;
+  return e?.source === 'aws.autoscaling' &&
+    (ASG_EVENT_TYPES as readonly unknown[]).includes(e['detail-type'])
+    ? 'event'
+    : 'schedule';
+}
+
+/**
+ * Entry point (`index.handler`) of both the 5-minute schedule and the monitored ASGs'
+ * launch/terminate events. Either way it runs one full reconcile (reserved concurrency 1:
+ * runs never overlap; events that arrive during a run are queued by Lambda and find little
+ * or nothing left to do).
+ */
+export async function handler(event: unknown, context: LambdaContext): Promise<Summary> {
   clients ??= {
     autoScaling: new AutoScalingClient({}),
     ec2: new EC2Client({}),
@@ -31,5 +51,6 @@ export async function handler(_event: unknown, context: LambdaContext): Promise<
     config: loadConfig(process.env),
     clients,
     remainingMs: () => context.getRemainingTimeInMillis(),
+    trigger: triggerOf(event),
   });
 }

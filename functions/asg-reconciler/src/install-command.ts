@@ -45,6 +45,8 @@ export interface InstallParameters {
   /** Secrets Manager ARN of the enrolment token (never the admin secret). */
   readonly enrolmentSecretArn: string;
   readonly targets: readonly EnrolTarget[];
+  /** `managed_by` label value the script puts on the services it adds (the ownership marker). */
+  readonly managedBy: string;
 }
 
 /**
@@ -66,6 +68,7 @@ export function renderInstallScript(params: InstallParameters, template?: string
   const assignments = [
     `PMM_SERVER_ADDRESS=${shellQuote(params.pmmServerAddress)}`,
     `PMM_ENROLMENT_SECRET_ARN=${shellQuote(params.enrolmentSecretArn)}`,
+    `PMM_MANAGED_BY=${shellQuote(field(params.managedBy, 'managed_by label'))}`,
     `PMM_TARGETS=${shellQuote(lines.join('\n'))}`,
   ].join('\n');
   const body = template ?? installScriptTemplate();

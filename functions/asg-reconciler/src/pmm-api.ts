@@ -1,26 +1,8 @@
-import got, { Got, HTTPError, RequestError } from 'got';
+import { PmmRequestError, PmmTransport, PmmTransportOptions } from './pmm-transport';
 import { PmmService } from './types';
 
-export interface PmmApiOptions {
-  /** e.g. `http://10.0.1.5` (the instance's nginx on port 80). */
-  readonly baseUrl: string;
-  readonly username: string;
-  readonly password: string;
-  /** Per-attempt timeout. @default 10000 */
-  readonly requestTimeoutMs?: number;
-  /** Retries on 5xx, 429 and network errors/timeouts. @default 3 */
-  readonly retries?: number;
-  /** First backoff delay, doubled per retry. @default 500 */
-  readonly backoffBaseMs?: number;
-}
-
-/** PMM rejected the credential: no retry, the run fails with a clear message. */
-export class PmmAuthError extends Error {
-  constructor(status: number) {
-    super(`PMM API rejected the admin credential (HTTP ${status})`);
-    this.name = 'PmmAuthError';
-  }
-}
+export { PmmAuthError, PmmRequestError } from './pmm-transport';
+export type PmmApiOptions = PmmTransportOptions;
 
 interface RawAgent {
   agent_type?: string;
@@ -44,58 +26,61 @@ export interface ServiceAccountToken {
   readonly hasExpired: boolean;
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
+
+const isNotFound = (e: unknown) => e instanceof PmmRequestError && e.status === 404;
+
+/** A 2xx answer whose shape is not what PMM documents (never read as "nothing there"). */
+function malformed(what: string): PmmRequestError {
+  return new PmmRequestError('parse', `PMM API ${what}: unexpected answer shape`);
+}
+
 /**
  * The PMM 3 HTTP API calls the reconciler makes (basic auth, JSON), including the Grafana
  * service-account API PMM serves under `/graph/api/` (docs/sources/developers/http_api/
- * serviceaccount.md in grafana/grafana).
+ * serviceaccount.md in grafana/grafana). All HTTP goes through {@link PmmTransport}.
  */
 export class PmmApi {
-  private readonly http: Got;
-  /** Number of HTTP requests made, retries included (for the benchmark and tests). */
-  public requests = 0;
+  private readonly t: PmmTransport;
 
   constructor(options: PmmApiOptions) {
-    const base = options.backoffBaseMs ?? 500;
-    this.http = got.extend({
-      prefixUrl: options.baseUrl.replace(/\/+$/, ''),
-      username: options.username,
-      password: options.password,
-      responseType: 'json',
-      timeout: { request: options.requestTimeoutMs ?? 10_000 },
-      retry: {
-        limit: options.retries ?? 3,
-        methods: ['GET', 'DELETE'],
-        statusCodes: [408, 429, 500, 502, 503, 504],
-        calculateDelay: ({ computedValue, attemptCount }) =>
-          computedValue === 0 ? 0 : Math.min(base * 2 ** (attemptCount - 1), 10_000),
-      },
-      hooks: {
-        beforeRequest: [
-          () => {
-            this.requests++;
-          },
-        ],
-      },
-    });
+    this.t = new PmmTransport(options);
   }
 
-  /** Every service (`GET /v1/management/services`; PMM has no name filter). */
+  /** Number of HTTP requests made, retries included (for the benchmark and tests). */
+  get requests(): number {
+    return this.t.requests;
+  }
+
+  /**
+   * Every service (`GET /v1/management/services`; PMM has no name filter). An answer without
+   * a `services` list is an error, not "no services" (proto3 JSON omits an empty list, so
+   * `{}` is an empty listing; anything else is not).
+   */
   async listServices(): Promise<PmmService[]> {
-    const body = await this.call(() =>
-      this.http.get('v1/management/services').json<{ services?: RawService[] }>(),
-    );
-    return (body.services ?? []).map((s) => ({
-      serviceId: s.service_id ?? '',
-      serviceName: s.service_name ?? '',
-      serviceType: s.service_type,
-      nodeId: s.node_id ?? '',
-      customLabels: s.custom_labels ?? {},
-      agents: s.agents?.map((a) => ({
-        agentType: a.agent_type ?? '',
-        isConnected: a.is_connected,
-        status: a.status,
-      })),
-    }));
+    const body = await this.t.request<{ services?: RawService[] }>('GET', 'v1/management/services');
+    if (!isObject(body)) throw malformed('GET /v1/management/services');
+    if (body.services !== undefined && !Array.isArray(body.services)) {
+      throw malformed('GET /v1/management/services');
+    }
+    return (body.services ?? []).map((s) => {
+      if (!s || typeof s.service_id !== 'string' || typeof s.service_name !== 'string') {
+        throw malformed('GET /v1/management/services');
+      }
+      return {
+        serviceId: s.service_id,
+        serviceName: s.service_name,
+        serviceType: s.service_type,
+        nodeId: s.node_id ?? '',
+        customLabels: s.custom_labels ?? {},
+        agents: s.agents?.map((a) => ({
+          agentType: a.agent_type ?? '',
+          isConnected: a.is_connected,
+          status: a.status,
+        })),
+      };
+    });
   }
 
   /** Removes a node with its agents, services and service account. 404 counts as done. */
@@ -113,18 +98,20 @@ export class PmmApi {
    * (`search?query=` matches substrings, so the name is compared exactly here.)
    */
   async ensureServiceAccount(name: string, role: string): Promise<number> {
-    const found = await this.call(() =>
-      this.http
-        .get('graph/api/serviceaccounts/search', { searchParams: { query: name, perpage: 100 } })
-        .json<{ serviceAccounts?: { id?: number; name?: string }[] }>(),
+    const found = await this.t.request<{ serviceAccounts?: { id?: number; name?: string }[] }>(
+      'GET',
+      'graph/api/serviceaccounts/search',
+      { searchParams: { query: name, perpage: 100 } },
     );
+    if (!isObject(found) || !Array.isArray(found.serviceAccounts ?? [])) {
+      throw malformed('GET /graph/api/serviceaccounts/search');
+    }
     const existing = (found.serviceAccounts ?? []).find((a) => a.name === name);
     if (existing?.id !== undefined) return existing.id;
-    const created = await this.call(() =>
-      this.http.post('graph/api/serviceaccounts', { json: { name, role } }).json<{ id?: number }>(),
-    );
-    if (typeof created.id !== 'number')
-      throw new Error('Grafana created a service account without an id');
+    const created = await this.t.request<{ id?: number }>('POST', 'graph/api/serviceaccounts', {
+      json: { name, role },
+    });
+    if (typeof created?.id !== 'number') throw malformed('POST /graph/api/serviceaccounts');
     return created.id;
   }
 
@@ -133,61 +120,39 @@ export class PmmApi {
     accountId: number,
     name: string,
     secondsToLive: number,
-  ): Promise<string> {
-    const body = await this.call(() =>
-      this.http
-        .post(`graph/api/serviceaccounts/${accountId}/tokens`, { json: { name, secondsToLive } })
-        .json<{ key?: string }>(),
+  ): Promise<{ id?: number; key: string }> {
+    const body = await this.t.request<{ id?: number; key?: string }>(
+      'POST',
+      `graph/api/serviceaccounts/${accountId}/tokens`,
+      { json: { name, secondsToLive } },
     );
-    if (!body.key) throw new Error('Grafana returned no token key');
-    return body.key;
+    if (typeof body?.key !== 'string' || body.key === '') {
+      throw new PmmRequestError('parse', 'Grafana returned no token key');
+    }
+    return { id: typeof body.id === 'number' ? body.id : undefined, key: body.key };
   }
 
   async listServiceAccountTokens(accountId: number): Promise<ServiceAccountToken[]> {
-    const body = await this.call(() =>
-      this.http
-        .get(`graph/api/serviceaccounts/${accountId}/tokens`)
-        .json<{ id?: number; name?: string; hasExpired?: boolean }[]>(),
+    const body = await this.t.request<{ id?: number; name?: string; hasExpired?: boolean }[]>(
+      'GET',
+      `graph/api/serviceaccounts/${accountId}/tokens`,
     );
-    return (Array.isArray(body) ? body : [])
+    if (!Array.isArray(body)) throw malformed(`GET /graph/api/serviceaccounts/${accountId}/tokens`);
+    return body
       .filter((t) => typeof t.id === 'number')
       .map((t) => ({ id: t.id!, name: t.name ?? '', hasExpired: t.hasExpired === true }));
   }
 
   /** 404 counts as done. */
   async deleteServiceAccountToken(accountId: number, tokenId: number): Promise<void> {
-    try {
-      await this.call(() =>
-        this.http.delete(`graph/api/serviceaccounts/${accountId}/tokens/${tokenId}`),
-      );
-    } catch (e) {
-      if (e instanceof HTTPError && e.response.statusCode === 404) return;
-      throw e;
-    }
+    await this.remove(`graph/api/serviceaccounts/${accountId}/tokens/${tokenId}`, false);
   }
 
-  private async remove(path: string): Promise<void> {
+  private async remove(path: string, force = true): Promise<void> {
     try {
-      await this.call(() => this.http.delete(path, { searchParams: { force: 'true' } }));
+      await this.t.request('DELETE', path, force ? { searchParams: { force: 'true' } } : {});
     } catch (e) {
-      if (e instanceof HTTPError && e.response.statusCode === 404) return;
-      throw e;
-    }
-  }
-
-  private async call<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (e) {
-      if (e instanceof HTTPError) {
-        const status = e.response.statusCode;
-        if (status === 401 || status === 403) throw new PmmAuthError(status);
-        if (status === 404) throw e;
-        throw new Error(`PMM API ${e.options.method} ${e.options.url}: HTTP ${status}`);
-      }
-      if (e instanceof RequestError) {
-        throw new Error(`PMM API ${e.options.method} ${e.options.url}: ${e.code} ${e.message}`);
-      }
+      if (isNotFound(e)) return;
       throw e;
     }
   }

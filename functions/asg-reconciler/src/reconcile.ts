@@ -1,6 +1,6 @@
 import { AwsClients, AwsIo } from './aws';
 import { ReconcilerConfig } from './config';
-import { chunk, decide, EnrolTarget, isLeaving, Plan, Problem, Retirement } from './decide';
+import { decide, EnrolTarget, ownedInstance, Plan, Problem, Retirement } from './decide';
 import {
   deleteExpiredTokens,
   ensureEnrolmentToken,
@@ -8,10 +8,18 @@ import {
   EnsuredToken,
   TokenSource,
 } from './enrolment';
-import { EXIT, renderInstallScript, UnsafeValueError } from './install-command';
-import { PmmApi } from './pmm-api';
+import { trackMissing } from './grace';
+import { InstallTunables, Outcome, problem, runInstall } from './install';
+import { PmmApi, PmmRequestError } from './pmm-api';
+import { Redactor } from './redact';
+import { report } from './report';
+import { readState, writeState } from './state';
 import { PmmService } from './types';
-import { errorMessage, errorName, mapLimit, sleep } from './util';
+import { errorMessage, errorName, mapLimit, sleep as realSleep } from './util';
+import { isLeaving } from './decide';
+
+/** What started the run. */
+export type Trigger = 'schedule' | 'event';
 
 /** Tunables (the defaults suit the 5-minute schedule and the 300 s Lambda timeout). */
 export interface ReconcileOptions {
@@ -24,8 +32,8 @@ export interface ReconcileOptions {
   /** First poll after sending. @default 3000 */
   readonly firstPollDelayMs?: number;
   /**
-   * Stop polling, and start no further PMM removal or SendCommand, when the Lambda has this
-   * much time left (the summary is always logged). @default 30000
+   * No PMM request, removal or SendCommand starts, and polling stops, when the Lambda has
+   * this much time left (the summary is always logged). @default 30000
    */
   readonly deadlineMarginMs?: number;
   /** Removals stop earlier, leaving this much (beyond the margin) for enrolment. @default 60000 */
@@ -37,6 +45,17 @@ export interface ReconcileOptions {
   readonly executionTimeoutSeconds?: number;
   /** An instance SSM does not know yet counts as a failure only after this age. @default 900000 */
   readonly ssmGraceMs?: number;
+  /** Longest wait within a run for young instances to come online in SSM. @default 90000 */
+  readonly ssmWaitMs?: number;
+  /** Between SSM online checks while waiting. @default 5000 */
+  readonly ssmPollMs?: number;
+  /**
+   * How long a run polls installs after its last send; the rest is followed by the next run.
+   * @default unbounded for scheduled runs (until the deadline), 20000 for event runs
+   */
+  readonly installWaitMs?: number;
+  /** A monitored ASG missing this long is treated as deleted. @default 21600000 (6 h) */
+  readonly missingGraceMs?: number;
   /** PMM API per-attempt timeout. @default 10000 */
   readonly pmmTimeoutMs?: number;
   /** PMM API retries on 5xx/timeouts. @default 3 */
@@ -56,15 +75,35 @@ export interface ReconcileDeps {
   /** Structured log sink (one JSON object per line). @default console.log */
   readonly log?: (entry: Record<string, unknown>) => void;
   readonly now?: () => number;
+  /** @default setTimeout-based (the benchmark passes a simulated clock's). */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** @default 'schedule' */
+  readonly trigger?: Trigger;
+  /** Called once per instance when its SendCommand was accepted. */
+  readonly onSent?: (instanceId: string, atMs: number) => void;
+}
+
+export interface MissingAsg {
+  readonly asgName: string;
+  /** ISO time it was first seen missing (this run's time when the state is unknown). */
+  readonly since: string;
+  /** ISO time its marked services may be removed; null when the state could not be read. */
+  readonly removeAfter: string | null;
+  readonly expired: boolean;
 }
 
 export interface Summary {
+  readonly trigger: Trigger;
+  /** Instances whose registration this run confirmed in PMM. */
   readonly added: string[];
   readonly removed: string[];
   readonly failed: Problem[];
   readonly skipped: Problem[];
   readonly healthy: number;
   readonly foreignServices: number;
+  /** Services under a monitored prefix the reconciler did not create (never removed). */
+  readonly foreignInMonitored: number;
+  readonly missingAsgs: MissingAsg[];
   readonly sendCommandCalls: number;
   readonly awsCalls: Record<string, number>;
   readonly pmmRequests: number;
@@ -87,44 +126,49 @@ export class ReconcileError extends Error {
   }
 }
 
-const POLLING = new Set(['Pending', 'InProgress', 'Delayed']);
-
-interface Sent {
-  readonly target: EnrolTarget;
-  readonly commandId: string;
-}
-
-type Outcome = 'enrolled' | 'already-exists' | 'busy' | 'pending' | 'failed';
-
-/** One reconcile run: decide, retire, enrol, report. Never stops at the first error. */
+/** One reconcile run: decide, retire, enrol, confirm, report. Never stops at the first error. */
 export async function reconcile(deps: ReconcileDeps): Promise<Summary> {
   const o = deps.options ?? {};
-  const log = deps.log ?? ((e) => console.log(JSON.stringify(e)));
+  const redactor = new Redactor();
+  const log = redactor.wrap(deps.log ?? ((e) => console.log(JSON.stringify(e))));
   const now = deps.now ?? Date.now;
+  const sleep = deps.sleep ?? realSleep;
+  const trigger = deps.trigger ?? 'schedule';
   const started = now();
   const concurrency = o.concurrency ?? 10;
   const backoffBaseMs = o.backoffBaseMs ?? 500;
+  const margin = o.deadlineMarginMs ?? 30_000;
   const aws = new AwsIo(deps.clients, {
     throttleAttempts: 5,
     throttleBaseMs: backoffBaseMs,
     concurrency,
+    budgetMs: () => deps.remainingMs() - margin,
   });
   const cfg = deps.config;
   const failed: Problem[] = [];
   const skipped: Problem[] = [];
   const added: string[] = [];
   const removed: string[] = [];
+  const missingAsgs: MissingAsg[] = [];
   let pmm: PmmApi | undefined;
   let plan: Plan | undefined;
   let tokenSource: TokenSource | undefined;
+  const deferredOrFailed = (target: EnrolTarget, what: string, e: unknown) => {
+    if (e instanceof PmmRequestError && e.kind === 'deadline') {
+      skipped.push(problem(target, `${what}: deferred, Lambda deadline near`));
+    } else failed.push(problem(target, `${what}: ${errorMessage(e)}`));
+  };
 
   const summary = (): Summary => ({
+    trigger,
     added,
     removed,
     failed,
     skipped,
     healthy: plan?.healthy.length ?? 0,
     foreignServices: plan?.foreignServices ?? 0,
+    foreignInMonitored: plan?.foreignInMonitored ?? 0,
+    missingAsgs,
     sendCommandCalls: aws.calls.SendCommand ?? 0,
     awsCalls: { ...aws.calls },
     pmmRequests: pmm?.requests ?? 0,
@@ -133,8 +177,9 @@ export async function reconcile(deps: ReconcileDeps): Promise<Summary> {
   });
 
   try {
-    // ---- gather: the admin credential, ASG membership and PMM services (once) ----
+    // ---- gather: the admin credential, ASG membership, PMM services and state (once) ----
     const password = await aws.secretString(cfg.adminSecretArn);
+    redactor.add(password);
     pmm = new PmmApi({
       baseUrl: cfg.pmmApiUrl,
       username: 'admin',
@@ -142,11 +187,56 @@ export async function reconcile(deps: ReconcileDeps): Promise<Summary> {
       requestTimeoutMs: o.pmmTimeoutMs,
       retries: o.pmmRetries,
       backoffBaseMs,
+      budgetMs: () => deps.remainingMs() - margin,
+      redactor,
     });
-    const [membership, services] = await Promise.all([
-      aws.asgMembership(cfg.asgs.map((a) => a.asgName)),
+    const names = cfg.asgs.map((a) => a.asgName);
+    const [listing, services, state] = await Promise.all([
+      aws.asgMembership(names),
       pmm.listServices(),
+      readState(aws, cfg.stateParameterName),
     ]);
+    const { membership } = listing;
+
+    // ---- missing is not empty: report every run, remove only after the grace period ----
+    const graceMs = o.missingGraceMs ?? cfg.missingGraceMs;
+    const unknown = names.filter((n) => membership.has(n) && membership.get(n) === undefined);
+    const grace = trackMissing(
+      state.ok ? state.missingSince : undefined,
+      { missing: listing.missing, unknown },
+      now(),
+      graceMs,
+    );
+    if (!state.ok) {
+      failed.push({ asgName: '*', reason: `reading the reconciler state: ${state.error}` });
+    }
+    for (const asgName of listing.missing) {
+      const since = grace.since.get(asgName)!;
+      const expired = grace.expired.has(asgName);
+      const entry: MissingAsg = {
+        asgName,
+        since: new Date(since).toISOString(),
+        removeAfter: state.ok ? new Date(since + graceMs).toISOString() : null,
+        expired,
+      };
+      missingAsgs.push(entry);
+      const reason = expired
+        ? `Auto Scaling Group not found since ${entry.since}; grace period over, removing its marked services`
+        : `Auto Scaling Group not found since ${entry.since}; nothing of it is removed before ${entry.removeAfter ?? 'the state can be read'}`;
+      failed.push({ asgName, reason });
+      log({ level: 'warn', message: 'monitored Auto Scaling Group missing', ...entry });
+    }
+    if (grace.changed && grace.next !== undefined) {
+      try {
+        await writeState(aws, cfg.stateParameterName, grace.next);
+      } catch (e) {
+        failed.push({
+          asgName: '*',
+          reason: `writing the reconciler state: ${errorName(e)}: ${errorMessage(e)}`,
+        });
+      }
+    }
+
     // One lookup group per ASG: a failed DescribeInstances affects only that ASG.
     const present = [...membership.values()].map((list) =>
       (list ?? []).filter((i) => !isLeaving(i.lifecycleState)).map((i) => i.instanceId),
@@ -154,14 +244,20 @@ export async function reconcile(deps: ReconcileDeps): Promise<Summary> {
     const details = await aws.instanceDetails(present);
     for (const err of aws.lastErrors) log({ level: 'warn', message: err });
 
-    plan = decide({ asgs: cfg.asgs, membership, details, services });
+    plan = decide({
+      asgs: cfg.asgs,
+      membership,
+      details,
+      services,
+      missingAsgs: new Set(listing.missing.filter((n) => !grace.expired.has(n))),
+      expiredAsgs: grace.expired,
+    });
     failed.push(...plan.failed);
     skipped.push(...plan.skipped);
 
     // ---- retire first, so a replacement instance can take over a stale name ----
     // A hanging PMM must not eat the whole invocation: no removal starts once the time left
     // is below the margin plus what enrolment needs; the rest waits for the next run.
-    const margin = o.deadlineMarginMs ?? 30_000;
     const retireUntil = margin + (o.enrolReserveMs ?? 60_000);
     await mapLimit(plan.retire, concurrency, async (r) => {
       const what = r.kind === 'node' ? `node ${r.nodeId}` : `service ${r.serviceName}`;
@@ -190,50 +286,94 @@ export async function reconcile(deps: ReconcileDeps): Promise<Summary> {
         secretArn: cfg.enrolmentSecretArn,
         now,
         log,
+        redactor,
         options: o.enrolmentToken,
       }).then((t) => {
         tokenSource = t.source;
         minted = t.accountId;
         return t;
       }));
-    const enrol = async (targets: EnrolTarget[]) =>
-      runInstall(targets, { aws, cfg, o, deps, now, concurrency, failed, skipped, ensureToken });
-    const outcomes = await enrol(plan.enrol);
-    const blocked: EnrolTarget[] = [];
-    for (const [target, outcome] of outcomes) {
-      if (outcome === 'enrolled') added.push(target.serviceName);
-      if (outcome === 'already-exists') blocked.push(target);
-    }
-    const retry: EnrolTarget[] = [];
-    if (blocked.length > 0) {
-      // A service of that name (from an earlier registration) blocks the add. The listing
-      // from the start of the run may be stale by now: list once more, remove what is there
-      // and try once more.
+    const tunables: InstallTunables = {
+      batchSize: o.batchSize ?? 50,
+      concurrency,
+      firstPollDelayMs: o.firstPollDelayMs ?? 3000,
+      pollIntervalMs: o.pollIntervalMs ?? 5000,
+      deadlineMarginMs: margin,
+      executionTimeoutSeconds: o.executionTimeoutSeconds ?? 1200,
+      ssmGraceMs: o.ssmGraceMs ?? 900_000,
+      ssmWaitMs: o.ssmWaitMs ?? 90_000,
+      ssmPollMs: o.ssmPollMs ?? 5000,
+      installWaitMs: o.installWaitMs ?? (trigger === 'event' ? 20_000 : Number.POSITIVE_INFINITY),
+    };
+    const enrol = (targets: EnrolTarget[]) =>
+      runInstall(targets, {
+        aws,
+        cfg,
+        t: tunables,
+        remainingMs: deps.remainingMs,
+        now,
+        sleep,
+        failed,
+        skipped,
+        ensureToken,
+        onSent: deps.onSent,
+      });
+
+    // Honest counts: an install that exited 0 counts as added only once PMM lists a service
+    // of that name marked with that instance. One listing confirms a whole round.
+    const confirm = async (outcomes: Map<EnrolTarget, Outcome>) => {
+      const done = [...outcomes].filter(([, v]) => v === 'enrolled' || v === 'already-exists');
+      if (done.length === 0) return { blocked: [] as EnrolTarget[], current: undefined };
       let current: PmmService[] | undefined;
       try {
-        current = await pmm.listServices();
+        current = await pmm!.listServices();
       } catch (e) {
-        for (const t of blocked) {
-          failed.push(problem(t, `service already exists; listing services: ${errorMessage(e)}`));
+        for (const [t] of done) deferredOrFailed(t, 'confirming the registration in PMM', e);
+        return { blocked: [] as EnrolTarget[], current: undefined };
+      }
+      const blocked: EnrolTarget[] = [];
+      for (const [t, outcome] of done) {
+        const mine = current.some(
+          (s) => s.serviceName === t.serviceName && ownedInstance(s) === t.instanceId,
+        );
+        if (mine) added.push(t.serviceName);
+        else if (outcome === 'already-exists') blocked.push(t);
+        else {
+          failed.push(
+            problem(t, `install exited 0 but PMM lists no service ${t.serviceName} for it`),
+          );
         }
       }
-      for (const target of current === undefined ? [] : blocked) {
-        const stale = current!.filter((s) => s.serviceName === target.serviceName);
-        try {
-          for (const s of stale) await pmm.removeService(s.serviceId);
-          if (stale.length > 0) removed.push(target.serviceName);
-          retry.push(target);
-        } catch (e) {
-          failed.push(problem(target, `removing stale service: ${errorMessage(e)}`));
-        }
+      return { blocked, current };
+    };
+
+    const first = await confirm(await enrol(plan.enrol));
+    const retry: EnrolTarget[] = [];
+    // A service of that name (from an earlier registration) blocks the add. The listing
+    // just taken is current: remove the stale service when it is ours, never when it is not.
+    for (const target of first.blocked) {
+      const holders = first.current!.filter((s) => s.serviceName === target.serviceName);
+      if (holders.some((s) => ownedInstance(s) === undefined)) {
+        failed.push(
+          problem(
+            target,
+            `service name ${target.serviceName} is held by a service the reconciler did not create`,
+          ),
+        );
+        continue;
+      }
+      try {
+        for (const s of holders) await pmm.removeService(s.serviceId);
+        if (holders.length > 0) removed.push(target.serviceName);
+        retry.push(target);
+      } catch (e) {
+        deferredOrFailed(target, 'removing the stale service', e);
       }
     }
     if (retry.length > 0) {
-      for (const [target, outcome] of await enrol(retry)) {
-        if (outcome === 'enrolled') added.push(target.serviceName);
-        else if (outcome === 'already-exists') {
-          failed.push(problem(target, 'service still exists after removing the stale one'));
-        }
+      const second = await confirm(await enrol(retry));
+      for (const target of second.blocked) {
+        failed.push(problem(target, 'service still exists after removing the stale one'));
       }
     }
     // After a mint: expired tokens of the enrolment account go (bounded, only logged).
@@ -250,7 +390,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<Summary> {
     failed.push({ asgName: '*', reason: `${errorName(e)}: ${errorMessage(e)}` });
   }
 
-  const s = summary();
+  const s = redactor.redactValue(summary());
   report(s, log);
   if (s.failed.length > 0) throw new ReconcileError(s);
   return s;
@@ -259,220 +399,4 @@ export async function reconcile(deps: ReconcileDeps): Promise<Summary> {
 async function retire(pmm: PmmApi, r: Retirement): Promise<void> {
   if (r.kind === 'node') await pmm.removeNode(r.nodeId);
   else await pmm.removeService(r.serviceId);
-}
-
-function problem(t: EnrolTarget, reason: string): Problem {
-  return { asgName: t.asgName, instanceId: t.instanceId, reason };
-}
-
-interface InstallContext {
-  readonly aws: AwsIo;
-  readonly cfg: ReconcilerConfig;
-  readonly o: ReconcileOptions;
-  readonly deps: ReconcileDeps;
-  readonly now: () => number;
-  readonly concurrency: number;
-  readonly failed: Problem[];
-  readonly skipped: Problem[];
-  /** Makes the enrolment secret hold a valid token (once per run). */
-  readonly ensureToken: () => Promise<EnsuredToken>;
-}
-
-/** Sends the install command in batches, polls until done or the deadline, classifies. */
-async function runInstall(
-  targets: EnrolTarget[],
-  ctx: InstallContext,
-): Promise<Map<EnrolTarget, Outcome>> {
-  const outcomes = new Map<EnrolTarget, Outcome>();
-  if (targets.length === 0) return outcomes;
-  const { aws, o } = ctx;
-  const sorted = [...targets].sort((a, b) => a.instanceId.localeCompare(b.instanceId));
-  const sent: Sent[] = [];
-
-  const margin = o.deadlineMarginMs ?? 30_000;
-  if (ctx.deps.remainingMs() <= margin) {
-    for (const t of sorted) {
-      outcomes.set(t, 'pending');
-      ctx.skipped.push(problem(t, 'not sent: Lambda deadline near'));
-    }
-    return outcomes;
-  }
-  // No token, no command: the instances could not register (reported, retried next run).
-  try {
-    await ctx.ensureToken();
-  } catch (e) {
-    for (const t of sorted) {
-      outcomes.set(t, 'failed');
-      ctx.failed.push(problem(t, `enrolment token: ${errorName(e)}: ${errorMessage(e)}`));
-    }
-    return outcomes;
-  }
-  const send = async (batch: EnrolTarget[]): Promise<void> => {
-    if (ctx.deps.remainingMs() <= margin) {
-      for (const t of batch) {
-        outcomes.set(t, 'pending');
-        ctx.skipped.push(problem(t, 'not sent: Lambda deadline near'));
-      }
-      return;
-    }
-    try {
-      const script = renderInstallScript({
-        pmmServerAddress: ctx.cfg.pmmServerAddress,
-        enrolmentSecretArn: ctx.cfg.enrolmentSecretArn,
-        targets: batch,
-      });
-      const commandId = await aws.sendCommand(
-        batch.map((t) => t.instanceId),
-        script,
-        `pmm-reconciler: enrol ${batch.length} instance(s)`,
-        o.executionTimeoutSeconds ?? 1200,
-      );
-      for (const target of batch) sent.push({ target, commandId });
-    } catch (e) {
-      // One instance SSM does not manage (yet), one the IAM tag condition refuses, or one
-      // value that cannot go into the script rejects the whole call: split to isolate it.
-      if (isPerInstance(e) && batch.length > 1) {
-        const half = Math.ceil(batch.length / 2);
-        await send(batch.slice(0, half));
-        await send(batch.slice(half));
-        return;
-      }
-      for (const t of batch) {
-        outcomes.set(t, 'failed');
-        const young =
-          t.launchTime !== undefined &&
-          ctx.now() - t.launchTime.getTime() < (o.ssmGraceMs ?? 900_000);
-        if (errorName(e) === 'InvalidInstanceId' && young) {
-          ctx.skipped.push(problem(t, 'SSM agent not registered yet'));
-          outcomes.set(t, 'pending');
-        } else if (e instanceof UnsafeValueError) {
-          ctx.failed.push(problem(t, errorMessage(e)));
-        } else {
-          ctx.failed.push(problem(t, `SendCommand: ${errorName(e)}: ${errorMessage(e)}`));
-        }
-      }
-    }
-  };
-  await mapLimit(chunk(sorted, o.batchSize ?? 50), 4, send);
-
-  // ---- poll ----
-  const deadline = ctx.now() + Math.max(0, ctx.deps.remainingMs() - margin);
-  let waiting = sent;
-  await sleep(Math.min(o.firstPollDelayMs ?? 3000, Math.max(0, deadline - ctx.now())));
-  while (waiting.length > 0) {
-    const still: Sent[] = [];
-    await mapLimit(waiting, ctx.concurrency, async (s) => {
-      try {
-        const inv = await aws.commandInvocation(s.commandId, s.target.instanceId);
-        const status = inv.Status ?? 'Pending';
-        if (POLLING.has(status)) {
-          still.push(s);
-          return;
-        }
-        const code = inv.ResponseCode ?? -1;
-        const out = inv.StandardOutputContent ?? '';
-        if (status === 'Success' && code === EXIT.ok) outcomes.set(s.target, 'enrolled');
-        else if (
-          code === EXIT.alreadyExists ||
-          out.includes('PMM_RECONCILER_RESULT=already-exists')
-        ) {
-          outcomes.set(s.target, 'already-exists');
-        } else if (code === EXIT.busy) {
-          outcomes.set(s.target, 'busy');
-          ctx.skipped.push(problem(s.target, 'an earlier install is still running'));
-        } else {
-          outcomes.set(s.target, 'failed');
-          ctx.failed.push(
-            problem(
-              s.target,
-              `install ${status} (exit ${code}): ${tail(out, inv.StandardErrorContent)}`,
-            ),
-          );
-        }
-      } catch (e) {
-        // Right after SendCommand the invocation may not exist yet: keep polling.
-        if (errorName(e) === 'InvocationDoesNotExist') still.push(s);
-        else {
-          outcomes.set(s.target, 'failed');
-          ctx.failed.push(problem(s.target, `GetCommandInvocation: ${errorMessage(e)}`));
-        }
-      }
-    });
-    waiting = still;
-    if (waiting.length === 0) break;
-    const pause = o.pollIntervalMs ?? 5000;
-    if (ctx.now() + pause >= deadline) {
-      for (const s of waiting) {
-        outcomes.set(s.target, 'pending');
-        ctx.skipped.push(problem(s.target, `install still running (command ${s.commandId})`));
-      }
-      break;
-    }
-    await sleep(pause);
-  }
-  return outcomes;
-}
-
-/** SendCommand errors caused by one instance of the batch (splitting the batch isolates it). */
-function isPerInstance(e: unknown): boolean {
-  const name = errorName(e);
-  return (
-    name === 'InvalidInstanceId' ||
-    name === 'AccessDeniedException' ||
-    e instanceof UnsafeValueError
-  );
-}
-
-/** The last lines of the command output, for the failure reason (never contains secrets). */
-function tail(stdout: string, stderr: string | undefined): string {
-  const text = `${stdout}\n${stderr ?? ''}`.trim().split('\n').slice(-3).join(' | ');
-  return text.length > 300 ? text.slice(-300) : text;
-}
-
-/** One structured summary line and one Embedded Metric Format line (CloudWatch metrics). */
-function report(s: Summary, log: (entry: Record<string, unknown>) => void): void {
-  log({
-    level: s.failed.length > 0 ? 'error' : 'info',
-    message: 'reconcile summary',
-    added: s.added,
-    removed: s.removed,
-    failed: s.failed,
-    skipped: s.skipped,
-    counts: {
-      added: s.added.length,
-      removed: s.removed.length,
-      failed: s.failed.length,
-      skipped: s.skipped.length,
-      healthy: s.healthy,
-    },
-    awsCalls: s.awsCalls,
-    pmmRequests: s.pmmRequests,
-    enrolmentToken: s.enrolmentToken,
-    durationMs: s.durationMs,
-  });
-  log({
-    _aws: {
-      Timestamp: Date.now(),
-      CloudWatchMetrics: [
-        {
-          Namespace: 'PMM/Reconciler',
-          Dimensions: [[]],
-          Metrics: [
-            { Name: 'InstancesAdded', Unit: 'Count' },
-            { Name: 'ServicesRemoved', Unit: 'Count' },
-            { Name: 'Failures', Unit: 'Count' },
-            { Name: 'InstancesSkipped', Unit: 'Count' },
-            { Name: 'InstancesHealthy', Unit: 'Count' },
-            { Name: 'DurationMs', Unit: 'Milliseconds' },
-          ],
-        },
-      ],
-    },
-    InstancesAdded: s.added.length,
-    ServicesRemoved: s.removed.length,
-    Failures: s.failed.length,
-    InstancesSkipped: s.skipped.length,
-    InstancesHealthy: s.healthy,
-    DurationMs: s.durationMs,
-  });
 }

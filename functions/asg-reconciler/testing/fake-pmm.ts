@@ -32,11 +32,19 @@ export interface FakeToken {
 export interface Fault {
   /** Method and path prefix, e.g. `GET /v1/management/services`. */
   readonly match: string;
-  /** HTTP status to answer, or 'hang' to answer after `delayMs`. */
+  /** HTTP status to answer (after `delayMs`, if given). */
   readonly status: number;
   /** How many times (then the real handler answers). */
   times: number;
   readonly delayMs?: number;
+  /** Raw body to answer instead of the JSON error (HTML, malformed JSON, ...). */
+  readonly body?: string;
+  /** @default application/json */
+  readonly contentType?: string;
+  /** Extra headers (e.g. `location` for a redirect). */
+  readonly headers?: Record<string, string>;
+  /** Destroy the connection without answering. */
+  readonly reset?: boolean;
 }
 
 /**
@@ -48,6 +56,8 @@ export class FakePmm {
   public services: FakeService[] = [];
   public serviceAccounts: FakeServiceAccount[] = [];
   public tokens: FakeToken[] = [];
+  /** Every token key ever minted (deleted ones included). */
+  public readonly mintedKeys: string[] = [];
   private nextId = 1;
   public readonly requests: string[] = [];
   public readonly faults: Fault[] = [];
@@ -81,8 +91,21 @@ export class FakePmm {
     const fault = this.faults.find((f) => f.times > 0 && line.startsWith(f.match));
     if (fault) {
       fault.times--;
-      if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
+      // unref: a hanging answer must not keep the test process alive after the server stopped.
+      if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs).unref());
       if (res.destroyed) return;
+      if (fault.reset) {
+        req.socket.destroy();
+        return;
+      }
+      if (fault.body !== undefined || fault.headers) {
+        res.writeHead(fault.status, {
+          'content-type': fault.contentType ?? 'application/json',
+          ...fault.headers,
+        });
+        res.end(fault.body ?? '');
+        return;
+      }
       return this.send(res, fault.status, { error: 'injected', code: 13 });
     }
     const expected = `Basic ${Buffer.from(`admin:${this.password}`).toString('base64')}`;
@@ -161,6 +184,7 @@ export class FakePmm {
         hasExpired: false,
       };
       this.tokens.push(token);
+      this.mintedKeys.push(token.key);
       return this.send(res, 200, { id, name: token.name, key: token.key });
     }
     if (req.method === 'DELETE' && tokens[2]) {
