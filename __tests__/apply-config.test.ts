@@ -259,7 +259,22 @@ describe('apply-config.sh', () => {
     expect(record(ssm)).toBe(recorded);
   });
 
-  it('a record for an older configuration is not reused: the new one is resolved', () => {
+  it('a restored data volume (new volume id) keeps the recorded image, also on a replaced host', () => {
+    const { ssm, host, put } = setup();
+    host.run();
+    put({ volume: 'vol-0fedcba9876543210' });
+    const r = host.run({ REGISTRY_DIGEST: DIGEST_B });
+    expect(r.code).toBe(0);
+    expect(host.env('runtime.env')).toContain(`@sha256:${DIGEST_A}`);
+    expect(host.env('runtime.env')).toContain('PMM_DATA_VOLUME_ID=vol-0fedcba9876543210');
+    expect(r.calls).toContain('systemctl start --no-block pmm-data-volume.service');
+    const replacement = new Host(ssm, `host-${n}-restored`);
+    replacement.run({ REGISTRY_DIGEST: DIGEST_B });
+    expect(replacement.env('runtime.env')).toContain(`@sha256:${DIGEST_A}`);
+    expect(record(ssm)).toContain(`@sha256:${DIGEST_A}`);
+  });
+
+  it('a record for older PMM settings is not reused: the new ones are resolved', () => {
     const { ssm, host, put } = setup();
     host.run();
     put({ telemetry: 'true' });

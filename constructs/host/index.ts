@@ -6,7 +6,7 @@ import { DataAwsRegion } from '@cdktf/provider-aws/lib/data-aws-region';
 import { Instance } from '@cdktf/provider-aws/lib/instance';
 import { NetworkInterface } from '@cdktf/provider-aws/lib/network-interface';
 import { VolumeAttachment } from '@cdktf/provider-aws/lib/volume-attachment';
-import { Fn, Op, TerraformLocal, Token } from 'cdktf';
+import { DataResource, Fn, Op, TerraformLocal, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { AgentMetricDimensions, agentMetricsFor } from '../agent-metrics';
 import { DataVolume } from '../data-volume';
@@ -136,6 +136,14 @@ export class PmmHost extends Construct {
     );
     const userDataBase64 = Fn.base64gzip(userData.asString);
 
+    // The data volume the instance runs with. A different volume (a restore) replaces the
+    // instance: the volume attachment stops the instance before detaching and would leave it
+    // stopped, while a new instance boots running, keeps the private IP (network interface)
+    // and mounts the new volume (its id comes from the SSM configuration).
+    const dataVolumeId = new DataResource(this, 'data_volume_id', {
+      input: { volume_id: props.dataVolume.volumeId },
+    });
+
     const instance = new Instance(this, 'instance', {
       ami: ami.id,
       instanceType: props.instanceType,
@@ -167,6 +175,11 @@ export class PmmHost extends Construct {
       lifecycle: {
         // A newer Ubuntu AMI must not replace the host.
         ignoreChanges: ['ami'],
+        // A bare address: Terraform rejects the "${...}" form cdktf writes for a resource
+        // object in replace_triggered_by of JSON configuration.
+        replaceTriggeredBy: [
+          `${dataVolumeId.terraformResourceType}.${dataVolumeId.friendlyUniqueId}`,
+        ],
         precondition: [
           {
             condition: Op.lte(decodedLength(userDataBase64), USER_DATA_LIMIT_BYTES),

@@ -5,10 +5,11 @@
 #   <path>/config                     env-file lines written by Terraform (no secrets)
 #   <path>/custom-queries/<r>         base64(gzip(YAML)), checked against the config's SHA-256
 #   <path>/image                      the image record: "config=<sha256> image=<digest ref> tag=<tag>"
-# A new configuration: resolve the tag to a digest (or reuse the digest recorded for this very
-# configuration: a replaced host must not move to a newer "3"), pull it, record it, write
-# /etc/pmm/runtime.env, pmm-server.env and the query files atomically, then restart
-# pmm-server (if it runs). Any failure changes nothing on the host: PMM keeps running what it
+#                                     (sha256 of PMM's settings: the config without volume/secret)
+# A new configuration: resolve the tag to a digest (or reuse the digest recorded for the same
+# PMM settings: a replaced host or a restored volume must not move to a newer "3"), pull it,
+# record it, write /etc/pmm/runtime.env, pmm-server.env and the query files atomically, then
+# restart pmm-server (if it runs). Any failure changes nothing on the host: PMM keeps running what it
 # runs, and the timer retries. The configuration holds no secret; nothing here prints one.
 # Tests override: PMM_AWS_CLI, DOCKER, PMM_ETC_DIR, PMM_SYSTEMCTL, PMM_PULL_TIMEOUT_SECONDS.
 set -euo pipefail
@@ -63,9 +64,17 @@ check PMM_PUBLIC_ADDRESS '^[A-Za-z0-9.-]+$'
 for r in HIGH MEDIUM LOW; do check "PMM_CUSTOM_QUERIES_${r}_SHA256" '^([0-9a-f]{64})?$'; done
 tag=${cfg[PMM_IMAGE_TAG]#"$repository:"}
 
-# The configuration's identity: its parsed lines in a fixed order.
-hash=$(for k in $(printf '%s\n' "${!cfg[@]}" | LC_ALL=C sort); do printf '%s=%s\n' "$k" "${cfg[$k]}"; done |
-  sha256sum | cut -d ' ' -f 1)
+# identity [EXCLUDED_KEY...]: SHA-256 of the parsed lines in a fixed order, without those keys.
+identity() {
+  local k
+  for k in $(printf '%s\n' "${!cfg[@]}" | LC_ALL=C sort); do
+    [[ " $* " == *" $k "* ]] || printf '%s=%s\n' "$k" "${cfg[$k]}"
+  done | sha256sum | cut -d ' ' -f 1
+}
+hash=$(identity)
+# What the image is resolved for: PMM's own settings. A restored data volume or a new secret
+# changes the configuration but not this, so it never moves "3" to a newer image.
+image_key=$(identity PMM_DATA_VOLUME_ID PMM_ADMIN_SECRET_ARN)
 if [[ -f $applied_file && $(<"$applied_file") == "$hash" && -f $runtime_env && -f $server_env ]]; then
   exit 0
 fi
@@ -85,9 +94,9 @@ pull() { timeout "$pull_timeout" "$docker" pull --quiet "$1" >/dev/null; }
 
 record=$(get_parameter "$path/image" 2>/dev/null) || record=""
 record_re="^config=([0-9a-f]{64}) image=($repository@sha256:[0-9a-f]{64}) tag=([A-Za-z0-9._-]+)\$"
-if [[ $record =~ $record_re && ${BASH_REMATCH[1]} == "$hash" ]]; then
+if [[ $record =~ $record_re && ${BASH_REMATCH[1]} == "$image_key" ]]; then
   image=${BASH_REMATCH[2]}
-  log "reusing $image, resolved for this configuration before (no upgrade without an apply)"
+  log "reusing $image, resolved for these PMM settings before (no upgrade without an apply)"
   pull "$image" || die "could not pull $image; the timer retries"
 else
   pull "$repository:$tag" || die "could not pull $repository:$tag; PMM keeps running its current image and the timer retries"
@@ -98,7 +107,7 @@ else
   image=${image#docker.io/}
   # Recorded before it runs: a replaced host then reuses this digest for this configuration.
   "$aws" ssm put-parameter --name "$path/image" --type String --overwrite \
-    --value "config=$hash image=$image tag=$tag" >/dev/null ||
+    --value "config=$image_key image=$image tag=$tag" >/dev/null ||
     die "could not record the image in $path/image; not applying (a replaced host could resolve another image)"
   log "resolved $repository:$tag to $image"
 fi
