@@ -67,7 +67,7 @@ async function main(): Promise<void> {
         join(caller, 'main.tf.json'),
         JSON.stringify({
           provider: { aws: [emulatorProvider(moto.url)] },
-          module: { pmm: { source: '..', ...inputs } },
+          module: { pmm: { source: './..', ...inputs } },
           output: {
             instance_id: { value: '${module.pmm.instance_id}' },
             ip: { value: '${module.pmm.instance_private_ip}' },
