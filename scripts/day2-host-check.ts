@@ -6,10 +6,11 @@
  * Needs the verify tools (`npm run verify` once installs moto into .cache/verify).
  * Usage: npx tsx scripts/day2-host-check.ts   (work files in .cache/day2-host-check)
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startMoto, standInAmis, stopMoto } from './verify/lib/moto';
+import { run } from './verify/lib/proc';
 import { emulatorProvider, terraformEnv, writeCliConfig } from './verify/lib/terraform';
 import { amiFilters, excludeWithDependents, substituteRandom, TfJson } from './verify/lib/tf-json';
 import { EMULATOR_GAPS } from './verify/emulator-gaps';
@@ -74,27 +75,27 @@ async function main(): Promise<void> {
           },
         }),
       );
-    const terraform = (args: string[], log: string) => {
-      const r = spawnSync('terraform', [...args, '-no-color', '-input=false'], {
+    // Asynchronous: moto's log pipes must keep draining while terraform runs.
+    const terraform = async (args: string[], log: string) => {
+      const r = await run('terraform', [...args, '-no-color', '-input=false'], {
         cwd: caller,
         env,
-        encoding: 'utf8',
-        maxBuffer: 256 * 1024 * 1024,
+        log: join(WORK, 'logs', `${log}.log`),
+        timeoutSeconds: 1200,
       });
-      writeFileSync(join(WORK, 'logs', `${log}.log`), `${r.stdout}\n${r.stderr}`);
-      return { code: r.status ?? 1, out: `${r.stdout}${r.stderr}` };
+      return { code: r.code, out: r.output, stdout: r.stdout };
     };
-    const outputs = () => {
-      const r = terraform(['output', '-json'], 'output');
-      const o = JSON.parse(r.out.slice(r.out.indexOf('{')));
+    const outputs = async () => {
+      const r = await terraform(['output', '-json'], 'output');
+      const o = JSON.parse(r.stdout);
       return `instance ${o.instance_id.value}, private IP ${o.ip.value}`;
     };
 
     write(base);
-    terraform(['init'], 'init');
-    const first = terraform(['apply', '-auto-approve', ...targets], 'apply-0');
+    await terraform(['init'], 'init');
+    const first = await terraform(['apply', '-auto-approve', ...targets], 'apply-0');
     if (first.code !== 0) throw new Error(`first apply failed: see ${WORK}/logs/apply-0.log`);
-    console.log(`first apply ok: ${outputs()}`);
+    console.log(`first apply ok: ${await outputs()}`);
 
     const changes: [string, Record<string, unknown>][] = [
       ['pmm_version = "3.9.0"', { pmm_version: '3.9.0' }],
@@ -117,7 +118,7 @@ async function main(): Promise<void> {
     for (const [label, change] of changes) {
       write({ ...base, ...change });
       const log = `plan-${++i}`;
-      const r = terraform(['plan', '-out=tfplan', ...targets], log);
+      const r = await terraform(['plan', '-out=tfplan', ...targets], log);
       if (r.code !== 0) {
         const msg = r.out
           .replace(/\s+/g, ' ')
@@ -127,8 +128,8 @@ async function main(): Promise<void> {
         console.log(`${label}: REFUSED at plan: ${(msg?.[0] ?? r.out.slice(-400)).slice(0, 400)}`);
         continue;
       }
-      const show = terraform(['show', '-json', 'tfplan'], `${log}-show`);
-      const plan = JSON.parse(show.out.slice(show.out.indexOf('{')));
+      const show = await terraform(['show', '-json', 'tfplan'], `${log}-show`);
+      const plan = JSON.parse(show.stdout);
       const changed = (plan.resource_changes as TfJson[])
         .filter((c) => !c.change.actions.every((a: string) => a === 'no-op' || a === 'read'))
         .map((c) => `${c.address.replace('module.pmm.', '')} ${c.change.actions.join('+')}`);
@@ -136,13 +137,13 @@ async function main(): Promise<void> {
     }
 
     write({ ...base, pmm_version: '3.9.0', instance_type: 'm5.xlarge' });
-    const inPlace = terraform(['apply', '-auto-approve', ...targets], 'apply-in-place');
-    console.log(`apply pmm_version 3.9.0 + m5.xlarge: exit ${inPlace.code}; ${outputs()}`);
-    const replaced = terraform(
+    const inPlace = await terraform(['apply', '-auto-approve', ...targets], 'apply-in-place');
+    console.log(`apply pmm_version 3.9.0 + m5.xlarge: exit ${inPlace.code}; ${await outputs()}`);
+    const replaced = await terraform(
       ['apply', '-auto-approve', '-replace=module.pmm.aws_instance.pmm_host_instance', ...targets],
       'apply-replace',
     );
-    console.log(`apply -replace of the instance: exit ${replaced.code}; ${outputs()}`);
+    console.log(`apply -replace of the instance: exit ${replaced.code}; ${await outputs()}`);
   } finally {
     moto.stop();
     stopMoto();
