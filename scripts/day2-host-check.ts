@@ -77,7 +77,8 @@ async function main(): Promise<void> {
       );
     // Asynchronous: moto's log pipes must keep draining while terraform runs.
     const terraform = async (args: string[], log: string) => {
-      const r = await run('terraform', [...args, '-no-color', '-input=false'], {
+      const flags = args[0] === 'output' ? [] : ['-no-color', '-input=false'];
+      const r = await run('terraform', [...args, ...flags], {
         cwd: caller,
         env,
         log: join(WORK, 'logs', `${log}.log`),
@@ -118,7 +119,7 @@ async function main(): Promise<void> {
     for (const [label, change] of changes) {
       write({ ...base, ...change });
       const log = `plan-${++i}`;
-      const r = await terraform(['plan', '-out=tfplan', ...targets], log);
+      const r = await terraform(['plan', '-refresh=false', '-out=tfplan', ...targets], log);
       if (r.code !== 0) {
         const msg = r.out
           .replace(/\s+/g, ' ')
