@@ -77,7 +77,9 @@ async function main(): Promise<void> {
       );
     // Asynchronous: moto's log pipes must keep draining while terraform runs.
     const terraform = async (args: string[], log: string) => {
-      const flags = args[0] === 'output' ? [] : ['-no-color', '-input=false'];
+      const flags = ['plan', 'apply', 'init'].includes(args[0])
+        ? ['-no-color', '-input=false']
+        : [];
       const r = await run('terraform', [...args, ...flags], {
         cwd: caller,
         env,
