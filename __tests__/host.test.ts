@@ -56,7 +56,9 @@ describe('PMM instance', () => {
     expect(instance.network_interface[0].delete_on_termination).toBeUndefined();
     expect(instance.subnet_id).toBeUndefined();
     expect(instance.vpc_security_group_ids).toBeUndefined();
-    expect(instance.instance_type).toBe('${var.instance_type}');
+    expect(instance.instance_type).toBe(
+      '${data.aws_ec2_instance_type.pmm_host_instance_type.instance_type}',
+    );
   });
 
   it('requires IMDSv2 with a hop limit of 1', () => {

@@ -84,7 +84,7 @@ export class PmmHost extends Construct {
     const account = new DataAwsCallerIdentity(this, 'account', {});
 
     // The type's real properties, checked at plan (postconditions): x86_64, memory, vCPUs.
-    new DataAwsEc2InstanceType(this, 'instance_type', {
+    const instanceTypeData = new DataAwsEc2InstanceType(this, 'instance_type', {
       instanceType: props.instanceType,
       lifecycle: { postcondition: instanceTypeChecks(props.instanceType) },
     });
@@ -146,7 +146,9 @@ export class PmmHost extends Construct {
 
     const instance = new Instance(this, 'instance', {
       ami: ami.id,
-      instanceType: props.instanceType,
+      // Through the data source, so its checks always run before the instance is planned
+      // (also under -target, which leaves out data sources nothing references).
+      instanceType: instanceTypeData.instanceType,
       networkInterface: [{ networkInterfaceId: eni.id, deviceIndex: 0 }],
       iamInstanceProfile: role.instanceProfileName,
       keyName: props.sshKeyName,
