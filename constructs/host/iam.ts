@@ -17,6 +17,10 @@ export interface HostRoleProps {
   readonly adminSecretArn: string;
   /** The host's log group: the only one it may write to. */
   readonly logGroupArn: string;
+  /** The PMM runtime configuration parameters the host reads (ARNs or ARN patterns). */
+  readonly configParameterArns: string[];
+  /** The image record parameter, the only one the host writes. */
+  readonly imageParameterArn: string;
 }
 
 /**
@@ -49,7 +53,8 @@ export const SSM_AGENT_ACTIONS = {
 /**
  * The instance role and profile, with only what the host calls: the SSM agent (Session
  * Manager, Run Command), reading the admin secret (fetch-admin-password.sh,
- * set-admin-password.sh: GetSecretValue, DescribeSecret), the CloudWatch agent writing its own
+ * set-admin-password.sh: GetSecretValue, DescribeSecret), its runtime configuration (SSM
+ * parameters, apply-config.sh) and recording the image it runs (one parameter), the CloudWatch agent writing its own
  * log group and publishing to its metric namespace. Nothing on the host calls EC2 APIs: the
  * data volume is found by its NVMe serial, and the CloudWatch agent takes InstanceId from the
  * instance metadata (templates/host/cloudwatch-agent.json names no tag or EBS dimension).
@@ -114,6 +119,18 @@ export class HostRole extends Construct {
             Action: 'cloudwatch:PutMetricData',
             Resource: '*',
             Condition: { StringEquals: { 'cloudwatch:namespace': AGENT_NAMESPACE } },
+          },
+          {
+            Sid: 'ReadPmmConfig',
+            Effect: 'Allow',
+            Action: 'ssm:GetParameter',
+            Resource: props.configParameterArns,
+          },
+          {
+            Sid: 'RecordPmmImage',
+            Effect: 'Allow',
+            Action: 'ssm:PutParameter',
+            Resource: props.imageParameterArn,
           },
         ],
       }),

@@ -12,6 +12,8 @@ DescribeInstances, which the AWS provider reads as associate_public_ip_address =
 forced replacement on every plan of an instance with associate_public_ip_address = false).
 The serializer is told to drop every empty Association element, as moto already does for
 DescribeNetworkInterfaces.
+
+A terminated instance also releases the network interfaces it keeps (see below), as EC2 does.
 """
 
 import gzip
@@ -37,6 +39,29 @@ EC2BaseResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER[
     ".Association"
 ] = return_if_not_empty
 
+from moto.ec2.models.instances import Instance  # noqa: E402
 from moto.server import main  # noqa: E402
+
+# EC2 detaches a network interface that is not deleted on termination when its instance
+# terminates (it becomes "available" and can be the primary interface of a new instance);
+# moto 5.2.5 leaves it attached, so the module's persistent interface could be neither
+# reused by a replacement instance nor deleted. Detach it as EC2 does.
+_terminate = Instance.terminate
+
+
+def _terminate_detaching_kept_interfaces(self):
+    kept = [nic for nic in self.nics.values() if not nic.delete_on_termination]
+    state = _terminate(self)
+    for nic in kept:
+        if nic.instance is self:
+            nic.instance = None
+            nic.attachment_id = None
+            nic.attach_time = None
+            nic.status = "available"
+            nic.device_index = None
+    return state
+
+
+Instance.terminate = _terminate_detaching_kept_interfaces
 
 main(["-H", "127.0.0.1", "-p", port])
