@@ -107,7 +107,7 @@ export class PmmHost extends Construct {
       partition,
       region: region.name,
       accountId: account.accountId,
-      adminSecretArn: props.adminSecret.secretArn,
+      adminSecretArn: props.adminSecretArn,
       logGroupArn: props.logGroupArn,
       configParameterArns: [
         props.config.configParameterArn,

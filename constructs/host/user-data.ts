@@ -41,6 +41,7 @@ export const HOST_FILES: readonly HostFile[] = [
   {
     path: '/usr/local/lib/pmm/check-data-mount.sh',
     template: 'check-data-mount.sh',
+    permissions: '0755',
   },
   {
     path: '/usr/local/lib/pmm/apply-config.sh',
