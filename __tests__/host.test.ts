@@ -98,7 +98,7 @@ describe('PMM instance', () => {
   it('attaches the data volume as /dev/xvdf and stops the instance before detaching', () => {
     expect(resource(tf, 'aws_volume_attachment', 'host_data_volume_attachment')).toEqual({
       device_name: '/dev/xvdf',
-      volume_id: '${aws_ebs_volume.pmm_data_volume_volume.id}',
+      volume_id: '${local.pmm_data_volume_current_id}',
       instance_id: '${aws_instance.pmm_host_instance.id}',
       stop_instance_before_detaching: true,
     });
@@ -202,7 +202,7 @@ describe('user data', () => {
 
   it('fills in only our own values', () => {
     expect(rendered).toContain('PMM_IMAGE=percona/pmm-server:<<var.pmm_version>>');
-    expect(rendered).toContain('PMM_DATA_VOLUME_ID=<<aws_ebs_volume.pmm_data_volume_volume.id>>');
+    expect(rendered).toContain('PMM_DATA_VOLUME_ID=<<local.pmm_data_volume_current_id>>');
     expect(rendered).toContain(
       'PMM_ADMIN_SECRET_ARN=<<aws_secretsmanager_secret.pmm_admin_secret_secret.arn>>',
     );

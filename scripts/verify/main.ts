@@ -15,6 +15,7 @@ import {
 } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { BAD_INPUTS, BadInputCase, badInputCases } from './bad-inputs';
+import { runDay2Matrix } from './day2-matrix';
 import { CheckovScan, CheckovSkip, CheckovSummary, classify, unusedSkips } from './lib/checkov';
 import { EMULATOR_DRIFT, EMULATOR_GAPS, EMULATOR_INPUTS } from './emulator-gaps';
 import { Moto, standInAmis, startMoto, stopMoto } from './lib/moto';
@@ -289,7 +290,22 @@ function countByType(items: { type: string }[]): string {
     .join(', ');
 }
 
-async function emulatorCycle(p: Prepared, seed: Seed, s: Step): Promise<string> {
+/** What the day-2 matrix gets after the first apply; it returns the state to tear down. */
+interface Applied {
+  readonly dir: string;
+  readonly moduleName: string;
+  readonly planJson: string;
+  readonly provider: Record<string, unknown>;
+  readonly targets: string[];
+  readonly excluded: string[];
+}
+
+async function emulatorCycle(
+  p: Prepared,
+  seed: Seed,
+  s: Step,
+  afterApply?: (a: Applied) => Promise<string | undefined>,
+): Promise<string> {
   const dir = p.exampleDir;
   const hcl = readdirSync(dir)
     .filter((f) => f.endsWith('.tf'))
@@ -429,6 +445,20 @@ async function emulatorCycle(p: Prepared, seed: Seed, s: Step): Promise<string> 
     fail('second plan failed', replan, join(LOGS, `${log}.log`));
   } else {
     s.lines.push('re-plan: no changes (-detailed-exitcode 0)');
+  }
+
+  if (afterApply) {
+    const state = await afterApply({
+      dir,
+      moduleName: modules[0],
+      planJson: planJsonPath,
+      provider: provider.aws[0],
+      targets,
+      excluded,
+    });
+    // The teardown continues from what the day-2 matrix applied.
+    if (state) cpSync(state, join(dir, 'terraform.tfstate'));
+    applied.splice(0, applied.length, ...(await stateList()));
   }
 
   progress('  teardown: destroy must stop at prevent_destroy');
@@ -651,6 +681,12 @@ function checkovCopyOfSynth(): string {
         `checkov: terraform.required_version dropped from the scanned copy of ${stack}/cdk.tf.json (checkov's terraform_json parser cannot read it)`,
       );
     }
+    if (Array.isArray(j.moved)) {
+      delete j.moved;
+      substituted.push(
+        `checkov: the moved blocks dropped from the scanned copy of ${stack}/cdk.tf.json (checkov's terraform_json parser fails on a top-level list; moved blocks create nothing)`,
+      );
+    }
     mkdirSync(join(out, stack), { recursive: true });
     writeJson(join(out, stack, 'cdk.tf.json'), j);
   }
@@ -774,11 +810,36 @@ async function main(): Promise<number> {
   // The apply cycle mostly waits on the provider's polling; the bad-input plans (CPU) run
   // meanwhile against the same emulator (they only read the seeded data sources).
   let planJson: string | undefined;
+  let day2Plans: string[] = [];
+  const day2 = (a: Applied) => {
+    let state: string | undefined;
+    return step('5. day-2 matrix (moto)', async (s) => {
+      const r = await runDay2Matrix({
+        exampleDir: a.dir,
+        moduleName: a.moduleName,
+        moduleDir: prepared!.moduleDir,
+        firstPlanJson: a.planJson,
+        provider: a.provider,
+        targets: a.targets,
+        excluded: a.excluded,
+        privateSubnetIds: seed!.private_subnet_ids,
+        motoUrl: motoUrl!,
+        motoPython: MOTO_PY,
+        tf,
+        progress,
+        poolSize: POOL_SIZE,
+      });
+      state = r.statePath;
+      day2Plans = r.planFiles;
+      s.lines.push(...r.lines);
+      if (r.failures.length) fail(`day-2 rows that do not hold:\n  ${r.failures.join('\n  ')}`);
+    }).then(() => state);
+  };
   const [apply] = await Promise.all([
     step(
       '3. plan + apply + re-plan + teardown (moto)',
       async (s) => {
-        planJson = await emulatorCycle(prepared!, seed!, s);
+        planJson = await emulatorCycle(prepared!, seed!, s, day2);
       },
       emu,
     ),
@@ -796,6 +857,7 @@ async function main(): Promise<number> {
     async (s) => {
       const skips = await loadSkips();
       const synthDir = checkovCopyOfSynth();
+      const problems: string[] = [];
       const targets: [string, string[]][] = [
         [
           'synthesized JSON (cdktf.out/stacks/*/cdk.tf.json)',
@@ -805,10 +867,15 @@ async function main(): Promise<number> {
       if (planJson)
         targets.push(['plan JSON (step 3)', ['--framework', 'terraform_plan', '-f', planJson]]);
       else s.lines.push('plan JSON: not scanned (step 3 produced no plan)');
-      const problems: string[] = [];
+      if (day2Plans.length)
+        targets.push([
+          `day-2 matrix plans (step 5, ${day2Plans.length})`,
+          ['--framework', 'terraform_plan', '-f', ...day2Plans],
+        ]);
+      else problems.push('  the day-2 matrix produced no plan to scan');
       for (const [label, args] of targets) {
         progress(`  checkov: ${label}`);
-        const sum = await checkov(args, label.startsWith('plan') ? 'plan' : 'synth', skips);
+        const sum = await checkov(args, label.startsWith('synth') ? 'synth' : 'plan', skips);
         checkovSummaries.push(sum);
         s.lines.push(
           `${label}: ${sum.passed} passed, ${sum.failed.length} failed, ${sum.skipped.length} skipped (reasons in verify/checkov-skips.yaml)`,
@@ -833,7 +900,7 @@ async function main(): Promise<number> {
 
   // ---- summary ----
   const total = (Date.now() - started) / 1000;
-  const order = ['0', '1', '2', '3a', '3', '4'];
+  const order = ['0', '1', '2', '3a', '3', '5', '4'];
   const sorted = [...steps].sort(
     (a, b) => order.indexOf(a.name.split('.')[0]) - order.indexOf(b.name.split('.')[0]),
   );
