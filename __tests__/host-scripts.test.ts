@@ -31,6 +31,7 @@ describe('host scripts', () => {
 
   it('has the scripts the boot sequence runs', () => {
     expect(scripts.sort()).toEqual([
+      'apply-config.sh',
       'boot.sh',
       'fetch-admin-password.sh',
       'install-packages.sh',

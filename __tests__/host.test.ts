@@ -25,30 +25,37 @@ const probe = probeHostAttributes();
 const instance = resource(tf, 'aws_instance', 'host_instance');
 
 describe('PMM instance', () => {
-  it('uses the newest Ubuntu Pro 24.04 AMI from Canonical for the instance type architecture', () => {
+  it('uses the newest Ubuntu Pro 24.04 amd64 AMI from Canonical (no arm64 PMM image exists)', () => {
     const ami = tf.data.aws_ami.pmm_host_ami;
     expect(ami.owners).toEqual(['099720109477']);
     expect(ami.most_recent).toBe(true);
     const byName = Object.fromEntries(
       ami.filter.map((f: { name: string; values: string[] }) => [f.name, f.values]),
     );
-    const arch =
-      'contains(data.aws_ec2_instance_type.pmm_host_instance_type.supported_architectures, "arm64")';
     expect(byName.name).toEqual([
-      `\${format("ubuntu-pro-server/images/hvm-ssd-gp3/ubuntu-noble-24.04-%s-pro-server-*", ${arch} ? "arm64" : "amd64")}`,
+      'ubuntu-pro-server/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-pro-server-*',
     ]);
-    expect(byName.architecture).toEqual([`\${${arch} ? "arm64" : "x86_64"}`]);
+    expect(byName.architecture).toEqual(['x86_64']);
     expect(tf.data.aws_ec2_instance_type.pmm_host_instance_type.instance_type).toBe(
       '${var.instance_type}',
     );
     expect(instance.ami).toBe('${data.aws_ami.pmm_host_ami.id}');
   });
 
-  it('runs in the first private subnet with the instance security group', () => {
-    expect(instance.subnet_id).toBe('${element(var.private_subnet_ids, 0)}');
-    expect(instance.vpc_security_group_ids).toEqual([
-      '${aws_security_group.pmm_network_instance.id}',
+  it('uses the persistent network interface in the first private subnet with the instance security group', () => {
+    const eni = resource(tf, 'aws_network_interface', 'host_network_interface');
+    expect(eni.subnet_id).toBe('${element(var.private_subnet_ids, 0)}');
+    expect(eni.security_groups).toEqual(['${aws_security_group.pmm_network_instance.id}']);
+    expect(instance.network_interface).toEqual([
+      {
+        device_index: 0,
+        network_interface_id: '${aws_network_interface.pmm_host_network_interface.id}',
+      },
     ]);
+    // delete_on_termination unset: the provider's default (false) keeps the interface.
+    expect(instance.network_interface[0].delete_on_termination).toBeUndefined();
+    expect(instance.subnet_id).toBeUndefined();
+    expect(instance.vpc_security_group_ids).toBeUndefined();
     expect(instance.instance_type).toBe('${var.instance_type}');
   });
 
@@ -183,7 +190,7 @@ describe('user data', () => {
       const pattern = indented
         .split(/@@[A-Z_]+@@/)
         .map((chunk) => chunk.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-        .join('<<[^\\n]+?>>');
+        .join('[^\\n]*?<<[^\\n]+?>>[^\\n]*?');
       expect(rendered).toMatch(
         new RegExp(
           `  - path: ${file.path}\\n    owner: root:root\\n    permissions: '${file.permissions}'\\n    content: \\|\\n${pattern}\\n`,
@@ -193,6 +200,7 @@ describe('user data', () => {
   );
 
   it('passes shell, systemd and agent syntax through Terraform untouched', () => {
+    expect(rendered).toContain('got=$(sha256sum "$work/$r.yml" | cut -d \' \' -f 1)');
     expect(rendered).toContain(
       'ExecStartPre=-/usr/bin/timeout 300 /usr/bin/docker pull ${PMM_IMAGE}',
     );
@@ -200,27 +208,24 @@ describe('user data', () => {
     expect(rendered).toContain('image=${PMM_IMAGE:?PMM_IMAGE is not set');
   });
 
-  it('fills in only our own values', () => {
-    expect(rendered).toContain('PMM_IMAGE=percona/pmm-server:<<var.pmm_version>>');
-    expect(rendered).toContain('PMM_DATA_VOLUME_ID=<<local.pmm_data_volume_current_id>>');
-    expect(rendered).toContain(
-      'PMM_ADMIN_SECRET_ARN=<<aws_secretsmanager_secret.pmm_admin_secret_secret.arn>>',
-    );
+  it('fills in only our own values, none of which changes on day 2', () => {
     expect(rendered).toContain('AWS_REGION=<<data.aws_region.pmm_host_region.name>>');
-    expect(rendered).toContain('PMM_ENABLE_TELEMETRY=<<var.disable_telemetry ? "false" : "true">>');
-    expect(rendered).toContain('PMM_PUBLIC_ADDRESS=<<');
+    expect(rendered).toContain('PMM_CONFIG_PATH=/pmm/<<var.service_name>>-<<var.environment>>');
     expect(rendered).toContain(
       '"log_group_name": "<<aws_cloudwatch_log_group.pmm_logs_log_group.name>>"',
     );
     expect(rendered).not.toContain('@@');
+    expect(rendered.match(/pmm_version|disable_telemetry|custom_queries|dns_names/g)).toBeNull();
   });
 
-  it('writes each custom PostgreSQL query file only when its variable is set', () => {
-    for (const r of ['high', 'medium', 'low']) {
-      expect(rendered).toContain(
-        `<<(var.postgresql_custom_queries_${r}_resolution == null) ? "" : join("", ["  - path: /etc/pmm/custom-queries/postgresql/${r}-resolution/queries-custom.yml\\n    permissions: '0644'\\n    encoding: gz+b64\\n    content: ", base64gzip(var.postgresql_custom_queries_${r}_resolution), "\\n"])>>`,
-      );
-    }
+  it('references only values known at plan time that no day-2 change touches', () => {
+    const references = new Set([...template.matchAll(/(?<!\$)\$\{([^}]*)\}/g)].map((m) => m[1]));
+    expect([...references].sort()).toEqual([
+      'aws_cloudwatch_log_group.pmm_logs_log_group.name',
+      'data.aws_region.pmm_host_region.name',
+      'var.environment',
+      'var.service_name',
+    ]);
   });
 
   it('never contains the admin password', () => {
@@ -260,11 +265,15 @@ describe('pmm-server.service', () => {
     expect(lines).toContain('TimeoutStopSec=150');
   });
 
+  it('reads the runtime configuration apply-config.sh writes (image digest, volume, secret)', () => {
+    expect(lines).toContain('EnvironmentFile=/etc/pmm/host.env');
+    expect(lines).toContain('EnvironmentFile=/etc/pmm/runtime.env');
+  });
+
   it('uses PMM 3 environment names (PMM 2 names are silently ignored)', () => {
-    const env = readFileSync(join(TEMPLATE_DIR, 'pmm-server.env'), 'utf8');
-    expect(env).toContain('PMM_ENABLE_TELEMETRY=');
-    expect(env).toContain('PMM_PUBLIC_ADDRESS=');
-    expect(env).not.toMatch(/^DISABLE_TELEMETRY/m);
+    const script = readFileSync(join(TEMPLATE_DIR, 'apply-config.sh'), 'utf8');
+    expect(script).toContain("printf 'PMM_ENABLE_TELEMETRY=%s\\nPMM_PUBLIC_ADDRESS=%s\\n'");
+    expect(script).not.toMatch(/DISABLE_TELEMETRY/);
   });
 });
 

@@ -80,6 +80,8 @@ const OUTPUTS = [
   'reconciler_lambda_function_arn',
   'reconciler_lambda_role_arn',
   'reconciler_enrolment_secret_arn',
+  'pmm_image',
+  'pmm_config_parameter_path',
 ];
 
 describe('module variables', () => {

@@ -39,7 +39,7 @@ describe('ASG reconciler infrastructure', () => {
     expect(fn.vpc_config.subnet_ids).toBe('${var.private_subnet_ids}');
     expect(fn.environment.variables).toEqual({
       MONITORED_ASGS: '${jsonencode(var.monitored_asgs)}',
-      PMM_SERVER_ADDRESS: '${aws_instance.pmm_host_instance.private_ip}',
+      PMM_SERVER_ADDRESS: '${aws_network_interface.pmm_host_network_interface.private_ip}',
       PMM_ADMIN_SECRET_ARN: '${aws_secretsmanager_secret.pmm_admin_secret_secret.arn}',
       PMM_ENROLMENT_SECRET_ARN:
         '${one(aws_secretsmanager_secret.pmm_reconciler_enrolment_secret[*].arn)}',

@@ -6,6 +6,8 @@ import { DataVolume } from './data-volume';
 import { FrontDoor } from './front-door';
 import { PmmHost } from './host';
 import { PmmLogs } from './logs';
+import { NameLock } from './name-lock';
+import { PmmConfig } from './pmm-config';
 import { Monitoring } from './monitoring';
 import { Network } from './network';
 import { Notifications } from './notifications';
@@ -146,6 +148,7 @@ export class PmmDeployment extends Construct {
   public readonly logs: PmmLogs;
   public readonly adminSecret: AdminSecret;
   public readonly dataVolume: DataVolume;
+  public readonly config: PmmConfig;
   public readonly host: PmmHost;
   public readonly frontDoor: FrontDoor;
   public readonly backup: BackupPlanConstruct;
@@ -172,6 +175,26 @@ export class PmmDeployment extends Construct {
         ]),
       ),
     );
+
+    // A rename would half-apply (stateful resources destroyed): refused at plan time.
+    new NameLock(this, 'name_lock', {
+      names: [
+        {
+          variable: 'service_name',
+          value: serviceName,
+          feeds:
+            'the log group (and its history), the backup vault (its recovery points), the admin secret and the SNS topic (its confirmed subscriptions)',
+        },
+        {
+          variable: 'environment',
+          value: props.environment,
+          feeds:
+            'the backup vault (its recovery points), the admin secret and the SNS topic (its confirmed subscriptions)',
+        },
+      ],
+      procedure:
+        'deploy a second module instance under the new name restored from the latest recovery point, then remove this one (docs/operations.md, "Renaming a deployment")',
+    });
 
     this.notifications = new Notifications(this, 'notifications', {
       namePrefix,
@@ -225,9 +248,22 @@ export class PmmDeployment extends Construct {
       accessLogsBucketForceDestroy: props.albLogsBucketForceDestroy ?? false,
     });
 
+    this.config = new PmmConfig(this, 'config', {
+      namePrefix,
+      pmmVersion: props.pmmVersion ?? '3',
+      disableTelemetry: props.disableTelemetry ?? true,
+      publicAddress: this.frontDoor.primaryFqdn,
+      dataVolumeId: this.dataVolume.volumeId,
+      adminSecretArn: this.adminSecret.secretArn,
+      postgresqlCustomQueries: {
+        high: props.postgresqlCustomQueriesHighResolution,
+        medium: props.postgresqlCustomQueriesMediumResolution,
+        low: props.postgresqlCustomQueriesLowResolution,
+      },
+    });
+
     this.host = new PmmHost(this, 'host', {
       namePrefix,
-      serviceName,
       subnetId: this.network.instanceSubnetId,
       securityGroupId: this.network.instanceSecurityGroupId,
       instanceType: props.instanceType ?? 'm5.large',
@@ -235,18 +271,11 @@ export class PmmDeployment extends Construct {
       kmsKeyId: props.kmsKeyId,
       sshKeyName: props.sshKeyName,
       enableDetailedMonitoring: props.enableDetailedMonitoring ?? true,
-      pmmVersion: props.pmmVersion ?? '3',
-      disableTelemetry: props.disableTelemetry ?? true,
-      publicAddress: this.frontDoor.primaryFqdn,
       dataVolume: this.dataVolume,
-      adminSecret: this.adminSecret,
+      adminSecretArn: this.adminSecret.secretArn,
+      config: this.config,
       logGroupName: this.logs.logGroupName,
       logGroupArn: this.logs.logGroupArn,
-      postgresqlCustomQueries: {
-        high: props.postgresqlCustomQueriesHighResolution,
-        medium: props.postgresqlCustomQueriesMediumResolution,
-        low: props.postgresqlCustomQueriesLowResolution,
-      },
     });
     this.frontDoor.registerTarget(this.host.instanceId);
 

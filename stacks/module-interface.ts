@@ -101,8 +101,19 @@ export const MODULE_OUTPUTS: Record<string, OutputSpec> = {
   },
   instance_id: { description: 'ID of the PMM EC2 instance.', value: (p) => p.host.instanceId },
   instance_private_ip: {
-    description: 'Private IP of the PMM instance (pmm-agent gRPC clients connect here on 443).',
+    description:
+      'Private IP of the PMM server (pmm-agent gRPC clients connect here on 443): the address of a persistent network interface, kept when the instance is replaced in its Availability Zone.',
     value: (p) => p.host.privateIp,
+  },
+  pmm_image: {
+    description:
+      'The percona/pmm-server image the host resolved for the configuration it last applied ("config=<sha256> image=percona/pmm-server@sha256:... tag=<pmm_version>"; "unresolved" until the first boot). The host writes it to SSM a minute or two after an apply; terraform refresh (or the next plan) reads it.',
+    value: (p) => p.config.imageRecord,
+  },
+  pmm_config_parameter_path: {
+    description:
+      'SSM Parameter Store path of the PMM runtime configuration (<path>/config, <path>/custom-queries/*, <path>/image).',
+    value: (p) => p.config.path,
   },
   alb_dns_name: {
     description: 'DNS name of the Application Load Balancer.',

@@ -28,9 +28,11 @@ export const AMAZON_CAA_ISSUERS = [
   'amazonaws.com',
 ] as const;
 const CRON = '^cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\)$';
-/** Instance families the design document names (t3, m5, c5, r5) and their current successors. */
-export const INSTANCE_TYPE_PATTERN =
-  '^(t3|t3a|t4g|m5|m5a|m6i|m6a|m6g|m7i|m7a|m7g|c5|c5a|c6i|c6a|c6g|c7i|c7a|c7g|r5|r5a|r6i|r6a|r6g|r7i|r7a|r7g)\\.(large|xlarge|[0-9]{1,2}xlarge)$';
+/**
+ * The shape of an EC2 instance type name (family, optional options, size). Architecture,
+ * memory and vCPUs are checked at plan time from the type's data (constructs/host/instance-type.ts).
+ */
+export const INSTANCE_TYPE_PATTERN = '^[a-z][a-z0-9-]*\\.[a-z0-9-]+$';
 /** Retention values CloudWatch Logs accepts (0 = never expire). */
 export const LOG_RETENTION_DAYS = [
   0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
@@ -119,7 +121,7 @@ export const MODULE_VARIABLES = {
     type: 'list(string)',
     default: ['pmm'],
     description:
-      'Host names (relative to the zone) for PMM. The first is the primary name used in pmm_url; all are on the certificate.',
+      "Host names (relative to the zone) for PMM. The first is the primary name used in pmm_url and PMM's public address (changed in place: PMM restarts); all are on the certificate. Adding or removing a name keeps the validation records of the others.",
     rules: [
       {
         expr: `length(var.dns_names) >= 1 && length(var.dns_names) == length(distinct(var.dns_names)) && ${eachMatches('dns_names', '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$')}`,
@@ -132,7 +134,7 @@ export const MODULE_VARIABLES = {
     type: 'string',
     default: '3',
     description:
-      'Tag of the percona/pmm-server image: "3" follows the newest PMM 3 image on every (re)start of PMM; pin "3.x.y" for controlled upgrades.',
+      'Tag of the percona/pmm-server image ("3", "3.x" or "3.x.y"). Changed in place: the host applies it within about a minute and restarts PMM (no new instance). The host resolves the tag to an image digest once per applied configuration and keeps it across reboots and instance replacement, so "3" moves to a newer PMM only when an apply changes the PMM configuration; output pmm_image shows the image. Upgrades are one-way (docs/operations.md).',
     rules: [
       {
         expr: 'can(regex("^3(\\\\.[0-9]+){0,2}$", var.pmm_version))',
@@ -143,18 +145,19 @@ export const MODULE_VARIABLES = {
   disable_telemetry: {
     type: 'bool',
     default: true,
-    description: 'Disable PMM telemetry (sets PMM_ENABLE_TELEMETRY=false in the container).',
+    description:
+      'Disable PMM telemetry (sets PMM_ENABLE_TELEMETRY=false in the container). Changed in place (PMM restarts).',
   },
   instance_type: {
     type: 'string',
     default: 'm5.large',
     description:
-      'EC2 instance type for PMM (large or bigger, t3/m5/c5/r5 families and their successors; Graviton types get an arm64 AMI). A change within one architecture is made in place (the instance is stopped and started: brief downtime); switching between x86 and Graviton replaces the instance. Data persists on the data volume either way.',
+      "EC2 instance type for PMM: any x86_64 type with at least 4 GiB of memory and 2 vCPUs that supports EBS optimization, checked at plan from the type's data (arm64/Graviton types are refused: there is no native arm64 PMM Server image). A change is made in place (the instance is stopped and started: brief downtime, same private IP). Data persists on the data volume.",
     rules: [
       {
         expr: `can(regex(${JSON.stringify(INSTANCE_TYPE_PATTERN)}, var.instance_type))`,
         message:
-          'instance_type must be a large or bigger type from the t3, t3a, t4g, m5, m5a, m6i, m6a, m6g, m7i, m7a, m7g, c5, c5a, c6i, c6a, c6g, c7i, c7a, c7g, r5, r5a, r6i, r6a, r6g, r7i, r7a or r7g families (for example m5.large).',
+          'instance_type must be an EC2 instance type name such as m7i.large (family, a dot, size).',
       },
     ],
   },
@@ -204,19 +207,19 @@ export const MODULE_VARIABLES = {
     type: 'string',
     default: null,
     description:
-      'YAML of custom PostgreSQL queries for the high-resolution collector; null for none.',
+      'YAML of custom PostgreSQL queries for the high-resolution collector; null for none. Stored gzipped in SSM Parameter Store (at most 8192 characters after gzip+base64); changed in place (PMM restarts).',
   },
   postgresql_custom_queries_medium_resolution: {
     type: 'string',
     default: null,
     description:
-      'YAML of custom PostgreSQL queries for the medium-resolution collector; null for none.',
+      'YAML of custom PostgreSQL queries for the medium-resolution collector; null for none. Stored gzipped in SSM Parameter Store (at most 8192 characters after gzip+base64); changed in place (PMM restarts).',
   },
   postgresql_custom_queries_low_resolution: {
     type: 'string',
     default: null,
     description:
-      'YAML of custom PostgreSQL queries for the low-resolution collector; null for none.',
+      'YAML of custom PostgreSQL queries for the low-resolution collector; null for none. Stored gzipped in SSM Parameter Store (at most 8192 characters after gzip+base64); changed in place (PMM restarts).',
   },
 
   // ---- data volume --------------------------------------------------------------------

@@ -14,11 +14,16 @@ export interface HostRoleProps {
   readonly adminSecretArn: string;
   /** The host's log group: the only one it may write to. */
   readonly logGroupArn: string;
+  /** The PMM runtime configuration parameters the host reads (ARNs or ARN patterns). */
+  readonly configParameterArns: string[];
+  /** The image record parameter, the only one the host writes. */
+  readonly imageParameterArn: string;
 }
 
 /**
  * The instance role and profile, with only what the host needs: SSM management, reading the
- * admin secret, writing its own log group, publishing agent metrics to the agent namespace,
+ * admin secret and its runtime configuration (SSM parameters), recording the image it runs
+ * (one parameter), writing its own log group, publishing agent metrics to the agent namespace,
  * and describing volumes and tags. Actions AWS cannot scope to a resource
  * (PutMetricData, DescribeVolumes, DescribeTags) use `*`; PutMetricData is limited by namespace.
  */
@@ -72,6 +77,18 @@ export class HostRole extends Construct {
             Action: 'cloudwatch:PutMetricData',
             Resource: '*',
             Condition: { StringEquals: { 'cloudwatch:namespace': AGENT_NAMESPACE } },
+          },
+          {
+            Sid: 'ReadPmmConfig',
+            Effect: 'Allow',
+            Action: 'ssm:GetParameter',
+            Resource: props.configParameterArns,
+          },
+          {
+            Sid: 'RecordPmmImage',
+            Effect: 'Allow',
+            Action: 'ssm:PutParameter',
+            Resource: props.imageParameterArn,
           },
           {
             Sid: 'DescribeVolumesAndTags',

@@ -33,7 +33,7 @@ export const BAD_INPUTS: Readonly<Record<string, readonly BadInput[]>> = {
   service_name: [{ value: 'PMM server' }],
   dns_names: [{ value: ['pmm', 'pmm'] }, { value: [] }, { value: ['PMM.Example'] }],
   pmm_version: [{ value: '2' }, { value: 'latest' }],
-  instance_type: [{ value: 't2.micro' }, { value: 'm5.small' }],
+  instance_type: [{ value: 'M5.large' }, { value: 'm5' }],
   root_volume_size: [{ value: 8 }, { value: 20.5 }],
   admin_cidr_block: [
     { value: '0.0.0.0/0' },
