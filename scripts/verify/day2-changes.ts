@@ -58,6 +58,13 @@ const ATTACHMENT = 'aws_volume_attachment.pmm_host_data_volume_attachment';
 const TARGET = 'aws_lb_target_group_attachment.pmm_front_door_target';
 const VOLUME = 'aws_ebs_volume.pmm_data_volume_volume';
 const BACKUP_SELECTION = 'aws_backup_selection.pmm_backup_selection';
+const CERTIFICATE = 'aws_acm_certificate.pmm_front_door_tls_certificate';
+const VALIDATION_RECORD = 'aws_route53_record.pmm_front_door_tls_validation_record';
+const ALIAS_RECORD = 'aws_route53_record.pmm_front_door_alias_a';
+const CERTIFICATE_VALIDATION = 'aws_acm_certificate_validation.pmm_front_door_tls_validation';
+/** The records of one DNS name: alias, CAA and certificate validation. */
+const NAME_RECORDS = [ALIAS_RECORD, 'aws_route53_record.pmm_front_door_tls_caa', VALIDATION_RECORD];
+const NETWORK_INTERFACE = 'aws_network_interface.pmm_host_network_interface';
 /** What a new instance takes with it: the volume attachment and the load balancer target. */
 const NEW_HOST = [INSTANCE, ATTACHMENT, TARGET];
 /** Replacing the data volume (restore) also re-points the backup selection at the new one. */
@@ -84,8 +91,8 @@ export const DAY2_CHANGES: readonly Day2Change[] = [
     id: 'graviton',
     change: '`instance_type` m5.large → m7g.large (Graviton, arm64)',
     inputs: () => ({ instance_type: 'm7g.large' }),
-    expect: { kind: 'change', replaces: NEW_HOST },
-    effect: 'Replaces the instance with the arm64 AMI; the data volume re-attaches.',
+    expect: { kind: 'refused', message: 'instance_type "m7g.large" is not an x86_64 type' },
+    effect: 'Refused at plan: Percona publishes no arm64 PMM Server image, PMM would never start.',
     stage: 'baseline',
   },
   {
@@ -108,16 +115,18 @@ export const DAY2_CHANGES: readonly Day2Change[] = [
     id: 'pmm-version',
     change: '`pmm_version` "3" → "3.4.1"',
     inputs: () => ({ pmm_version: '3.4.1' }),
-    expect: { kind: 'change', replaces: NEW_HOST },
-    effect: 'Replaces the instance (user data); the data volume re-attaches.',
+    expect: { kind: 'change' },
+    effect:
+      'In place: the SSM configuration changes and the host restarts the PMM container; same instance and IP.',
     stage: 'baseline',
   },
   {
     id: 'telemetry',
     change: '`disable_telemetry` true → false',
     inputs: () => ({ disable_telemetry: false }),
-    expect: { kind: 'change', replaces: NEW_HOST },
-    effect: 'Replaces the instance (user data); the data volume re-attaches.',
+    expect: { kind: 'change' },
+    effect:
+      'In place: the SSM configuration changes and the host restarts the PMM container; same instance and IP.',
     stage: 'baseline',
   },
   {
@@ -127,24 +136,36 @@ export const DAY2_CHANGES: readonly Day2Change[] = [
       postgresql_custom_queries_high_resolution:
         'pg_verify:\n  query: "SELECT 1 AS one"\n  metrics:\n    - one:\n        usage: "GAUGE"\n        description: "one"\n',
     }),
-    expect: { kind: 'change', replaces: NEW_HOST },
-    effect: 'Replaces the instance (user data); the data volume re-attaches.',
+    expect: { kind: 'change', creates: ['aws_ssm_parameter.pmm_config_custom_queries_high'] },
+    effect:
+      'In place: a new SSM parameter holds the queries; the host applies it and restarts the PMM container.',
     stage: 'baseline',
   },
   {
     id: 'dns-name-added',
     change: '`dns_names` ["pmm"] → ["pmm", "pmm-alt"]',
     inputs: () => ({ dns_names: ['pmm', 'pmm-alt'] }),
-    expect: { kind: 'change' },
-    effect: 'Adds the name to the certificate and DNS.',
+    expect: {
+      kind: 'change',
+      replaces: [CERTIFICATE, CERTIFICATE_VALIDATION],
+      creates: NAME_RECORDS,
+    },
+    effect:
+      'A new certificate (created before the old one goes) and records for the new name only.',
     stage: 'baseline',
   },
   {
     id: 'dns-first-name-changed',
     change: '`dns_names` ["pmm"] → ["grafana"]',
     inputs: () => ({ dns_names: ['grafana'] }),
-    expect: { kind: 'change' },
-    effect: 'New certificate and DNS name; PMM advertises the new address.',
+    expect: {
+      kind: 'change',
+      replaces: [CERTIFICATE, CERTIFICATE_VALIDATION],
+      creates: NAME_RECORDS,
+      deletes: NAME_RECORDS,
+    },
+    effect:
+      'New certificate and records; PMM gets the new public address in place (container restart).',
     stage: 'baseline',
   },
   {
@@ -168,8 +189,12 @@ export const DAY2_CHANGES: readonly Day2Change[] = [
         },
       ],
     }),
-    expect: { kind: 'change' },
-    effect: 'The reconciler enrols the new group; nothing else changes.',
+    expect: {
+      kind: 'change',
+      creates: ['aws_vpc_security_group_ingress_rule.pmm_network_instance_grpc_from_asg'],
+    },
+    effect:
+      "The group's agents may reach PMM (a new security group rule); the reconciler enrols its instances.",
     stage: 'baseline',
   },
   {
@@ -184,16 +209,17 @@ export const DAY2_CHANGES: readonly Day2Change[] = [
     id: 'environment-rename',
     change: '`environment` verify → verify2',
     inputs: () => ({ environment: 'verify2' }),
-    expect: { kind: 'change' },
-    effect: 'Renames resources.',
+    expect: { kind: 'refused', message: 'environment is "verify" in this deployment' },
+    effect:
+      'Refused at plan (name lock): a rename would destroy the vault, log group, secret and topic.',
     stage: 'baseline',
   },
   {
     id: 'service-name-rename',
     change: '`service_name` pmm-server → pmm-renamed',
     inputs: () => ({ service_name: 'pmm-renamed' }),
-    expect: { kind: 'change' },
-    effect: 'Renames resources.',
+    expect: { kind: 'refused', message: 'service_name is "pmm-server" in this deployment' },
+    effect: 'Refused at plan (name lock), as for environment.',
     stage: 'baseline',
   },
   {
@@ -254,7 +280,7 @@ export const DAY2_CHANGES: readonly Day2Change[] = [
       data_volume_snapshot_id: c.secondSnapshotId,
       private_subnet_ids: [c.privateSubnetIds[1], c.privateSubnetIds[0]],
     }),
-    expect: { kind: 'change', creates: [VOLUME], replaces: NEW_VOLUME },
+    expect: { kind: 'change', creates: [VOLUME], replaces: [...NEW_VOLUME, NETWORK_INTERFACE] },
     effect:
       'Moves PMM to the other AZ: a volume restored there, a new instance there; the old volumes stay, detached.',
     stage: 'apply',

@@ -228,6 +228,10 @@ export async function runDay2Matrix(o: Day2MatrixOptions): Promise<Day2MatrixRes
     `day-2 context: data volume ${volumeId}; snapshots ${ctx.snapshotId}, ${ctx.secondSnapshotId}; KMS key ${ctx.kmsKeyArn}; second ASG ${asg.asg_name}`,
   );
 
+  // Plans that are only compared run without -target, as users run them (a data source no
+  // targeted resource references, such as the instance type check, is read only then); the
+  // resources left out of the emulator run are dropped from the comparison instead. Plans
+  // that are applied keep the first apply's -target.
   const plan = async (row: Pick<Day2Change, 'id' | 'inputs'>, refresh: boolean) => {
     const vars = join(dir, `${row.id}.tfvars.json`);
     writeJson(vars, { ...baseline, ...row.inputs(ctx) });
@@ -243,7 +247,7 @@ export async function runDay2Matrix(o: Day2MatrixOptions): Promise<Day2MatrixRes
         ...(refresh ? [] : ['-refresh=false']),
         `-var-file=${vars}`,
         `-out=${out}`,
-        ...o.targets,
+        ...(refresh ? o.targets : []),
       ],
       `day2-${row.id}`,
     );
