@@ -20,7 +20,7 @@ function userDataBytes(): number {
 
 describe('user data rendering', () => {
   it('stays well under the 16 KB EC2 limit', () => {
-    expect(userDataBytes()).toBeLessThan(USER_DATA_LIMIT_BYTES * 0.75);
+    expect(userDataBytes()).toBeLessThan(USER_DATA_LIMIT_BYTES * 0.8);
   });
 
   it('names the SSM configuration path, never a secret, its ARN or a password', () => {

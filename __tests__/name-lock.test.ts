@@ -22,11 +22,14 @@ describe('name lock', () => {
     expect(lock.input).toEqual({
       service_name: '${var.service_name}',
       environment: '${var.environment}',
+      sns_topic_name:
+        '${coalesce(var.sns_topic_name, "${var.service_name}-${var.environment}-alarms")}',
     });
     expect(lock.lifecycle.ignore_changes).toEqual(['input']);
     expect(lock.lifecycle.postcondition.map((p: { condition: string }) => p.condition)).toEqual([
       '${(self.output.service_name == var.service_name)}',
       '${(self.output.environment == var.environment)}',
+      '${(self.output.sns_topic_name == coalesce(var.sns_topic_name, "${var.service_name}-${var.environment}-alarms"))}',
     ]);
   });
 
@@ -48,11 +51,12 @@ describe('name lock', () => {
         return { code: err.status, out: `${err.stdout}${err.stderr}` };
       }
     };
-    const vars = (service: string, environment: string) => [
+    const vars = (service: string, environment: string, topic?: string) => [
       '-var',
       `service_name=${service}`,
       '-var',
       `environment=${environment}`,
+      ...(topic ? ['-var', `sns_topic_name=${topic}`] : []),
     ];
     const state = () => readFileSync(join(dir, 'terraform.tfstate'), 'utf8');
 
@@ -66,7 +70,11 @@ describe('name lock', () => {
       writeFileSync(
         join(dir, 'main.tf.json'),
         JSON.stringify({
-          variable: { service_name: { type: 'string' }, environment: { type: 'string' } },
+          variable: {
+            service_name: { type: 'string' },
+            environment: { type: 'string' },
+            sns_topic_name: { type: 'string', default: null },
+          },
           resource: {
             terraform_data: {
               [address]: lock,
@@ -84,6 +92,22 @@ describe('name lock', () => {
     it('plans no changes with the same names', () => {
       const r = terraform('plan', ...vars('pmm-server', 'production'));
       expect(r.out).toContain('No changes.');
+      // The derived topic name spelled out explicitly is the same name.
+      const same = terraform(
+        'plan',
+        ...vars('pmm-server', 'production', 'pmm-server-production-alarms'),
+      );
+      expect(same.out).toContain('No changes.');
+    }, 30_000);
+
+    it('refuses a new sns_topic_name, pointing at alarm_topic_arns', () => {
+      const r = terraform('plan', ...vars('pmm-server', 'production', 'ops-alarms'));
+      expect(r.code).not.toBe(0);
+      const flat = r.out.replace(/\s+/g, ' ');
+      expect(flat).toContain(
+        'sns_topic_name is "pmm-server-production-alarms" in this deployment and "ops-alarms"',
+      );
+      expect(flat).toContain('add the other topic to alarm_topic_arns');
     }, 30_000);
 
     it.each([

@@ -9,11 +9,13 @@ export interface LockedName {
   readonly value: string;
   /** What a change would destroy, for the error message. */
   readonly feeds: string;
+  /** How to move to a new value on purpose. @default - NameLockProps.procedure */
+  readonly procedure?: string;
 }
 
 export interface NameLockProps {
   readonly names: readonly LockedName[];
-  /** Where the documented procedure is. */
+  /** How to move to new names on purpose (for names without their own). */
   readonly procedure: string;
 }
 
@@ -41,10 +43,9 @@ export class NameLock extends Construct {
           condition: Op.eq(Token.asString(ref(`self.output.${n.variable}`)), n.value),
           errorMessage:
             `${n.variable} is "${kept}" in this deployment and "${n.value}" in the configuration. ` +
-            `${n.variable} names ${n.feeds}: a rename in place would destroy them (the backup vault ` +
-            `cannot even be deleted while it holds recovery points), so it is refused before ` +
-            `anything changes. Set ${n.variable} back to "${kept}" (tags can carry a new label), ` +
-            `or move to the new name on purpose: ${props.procedure}.`,
+            `${n.variable} names ${n.feeds}, which a rename in place would destroy, so it is ` +
+            `refused before anything changes. Set ${n.variable} back to "${kept}", or move to ` +
+            `the new name on purpose: ${n.procedure ?? props.procedure}.`,
         };
       }),
     };

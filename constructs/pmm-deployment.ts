@@ -183,17 +183,24 @@ export class PmmDeployment extends Construct {
           variable: 'service_name',
           value: serviceName,
           feeds:
-            'the log group (and its history), the backup vault (its recovery points), the admin secret and the SNS topic (its confirmed subscriptions)',
+            'the log group (its history), the backup vault (its recovery points: AWS refuses to delete it, so the apply would stop half-way), the admin secret and the SNS topic (its confirmed subscriptions)',
         },
         {
           variable: 'environment',
           value: props.environment,
           feeds:
-            'the backup vault (its recovery points), the admin secret and the SNS topic (its confirmed subscriptions)',
+            'the backup vault (its recovery points: AWS refuses to delete it, so the apply would stop half-way), the admin secret and the SNS topic (its confirmed subscriptions)',
+        },
+        {
+          variable: 'sns_topic_name',
+          value: Token.asString(Fn.coalesce([props.snsTopicName ?? null, `${namePrefix}-alarms`])),
+          feeds: 'the alarm SNS topic (its confirmed email subscriptions)',
+          procedure:
+            'add the other topic to alarm_topic_arns, which every alarm also notifies (docs/operations.md, "Renaming a deployment")',
         },
       ],
       procedure:
-        'deploy a second module instance under the new name restored from the latest recovery point, then remove this one (docs/operations.md, "Renaming a deployment")',
+        'use tags for a new label, or deploy a second module instance under the new name restored from the latest recovery point, then remove this one (docs/operations.md, "Renaming a deployment")',
     });
 
     this.notifications = new Notifications(this, 'notifications', {

@@ -134,7 +134,7 @@ export const MODULE_VARIABLES = {
     type: 'string',
     default: '3',
     description:
-      'Tag of the percona/pmm-server image ("3", "3.x" or "3.x.y"). Changed in place: the host applies it within about a minute and restarts PMM (no new instance). The host resolves the tag to an image digest once per applied configuration and keeps it across reboots and instance replacement, so "3" moves to a newer PMM only when an apply changes the PMM configuration; output pmm_image shows the image. Upgrades are one-way (docs/operations.md).',
+      'Tag of the percona/pmm-server image ("3", "3.x" or "3.x.y"). Changed in place: the host applies it within about a minute and restarts PMM (no new instance). The host resolves the tag to an image digest once per applied set of PMM settings and keeps it across reboots, instance replacement and restores, so "3" moves to a newer PMM only when an apply changes the PMM settings (this variable, telemetry, custom queries, the first DNS name); output pmm_image shows the image. Upgrades are one-way (docs/operations.md).',
     rules: [
       {
         expr: 'can(regex("^3(\\\\.[0-9]+){0,2}$", var.pmm_version))',

@@ -1,16 +1,9 @@
 #!/usr/bin/env bash
-# pmm-config.service (pmm-config.timer: every minute): applies PMM's runtime configuration
-# from SSM Parameter Store to the running host, so a change of the PMM version, telemetry, the
-# public address or the custom queries needs no new instance. Quiet when nothing changed.
-#   <path>/config                     env-file lines written by Terraform (no secrets)
-#   <path>/custom-queries/<r>         base64(gzip(YAML)), checked against the config's SHA-256
-#   <path>/image                      the image record: "config=<sha256> image=<digest ref> tag=<tag>"
-#                                     (sha256 of PMM's settings: the config without volume/secret)
-# A new configuration: resolve the tag to a digest (or reuse the digest recorded for the same
-# PMM settings: a replaced host or a restored volume must not move to a newer "3"), pull it,
-# record it, write /etc/pmm/runtime.env, pmm-server.env and the query files atomically, then
-# restart pmm-server (if it runs). Any failure changes nothing on the host: PMM keeps running what it
-# runs, and the timer retries. The configuration holds no secret; nothing here prints one.
+# pmm-config.timer (every minute): applies PMM's runtime configuration from SSM (<path>/config,
+# <path>/custom-queries/<r>) in place; quiet when unchanged. The tag is resolved to a digest
+# once per set of PMM settings (the config without volume/secret) and recorded in <path>/image
+# ("config=<sha256> image=<ref> tag=<tag>"), reused by a replaced host or a restored volume.
+# Any failure changes nothing; the timer retries. docs/operations.md, "Day-2 changes".
 # Tests override: PMM_AWS_CLI, DOCKER, PMM_ETC_DIR, PMM_SYSTEMCTL, PMM_PULL_TIMEOUT_SECONDS.
 set -euo pipefail
 umask 022
