@@ -109,7 +109,7 @@ describe('what the instance depends on', () => {
       'terraform_data.pmm_host_data_volume_id',
     ]);
     expect(resource(tf, 'terraform_data', 'pmm_host_data_volume_id').input).toEqual({
-      volume_id: '${aws_ebs_volume.pmm_data_volume_volume.id}',
+      volume_id: '${local.pmm_data_volume_current_id}',
     });
   });
 });

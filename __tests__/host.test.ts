@@ -107,7 +107,7 @@ describe('PMM instance', () => {
   it('attaches the data volume as /dev/xvdf and stops the instance before detaching', () => {
     expect(resource(tf, 'aws_volume_attachment', 'host_data_volume_attachment')).toEqual({
       device_name: '/dev/xvdf',
-      volume_id: '${aws_ebs_volume.pmm_data_volume_volume.id}',
+      volume_id: '${local.pmm_data_volume_current_id}',
       instance_id: '${aws_instance.pmm_host_instance.id}',
       stop_instance_before_detaching: true,
     });

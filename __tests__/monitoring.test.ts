@@ -114,7 +114,7 @@ const EXPECTED: Record<string, Expected> = {
   data_volume_burst_balance_low: {
     namespace: 'AWS/EBS',
     metric: 'BurstBalance',
-    dimensions: { VolumeId: '${aws_ebs_volume.pmm_data_volume_volume.id}' },
+    dimensions: { VolumeId: '${local.pmm_data_volume_current_id}' },
     statistic: 'Average',
     comparison: 'LessThanThreshold',
     threshold: 20,

@@ -80,6 +80,8 @@ export interface PmmDeploymentProps {
   readonly kmsKeyId?: string;
   /** @default false */
   readonly createInitialSnapshot?: Flag;
+  /** @default - keep the current data volume (no restore) */
+  readonly dataVolumeSnapshotId?: string;
 
   // ---- front door ----
   /** @default ['0.0.0.0/0'] */
@@ -259,6 +261,7 @@ export class PmmDeployment extends Construct {
       throughputMiBps: props.ebsThroughputMiBps ?? 125,
       kmsKeyId: props.kmsKeyId,
       createInitialSnapshot: props.createInitialSnapshot ?? false,
+      snapshotId: props.dataVolumeSnapshotId,
     });
 
     this.frontDoor = new FrontDoor(this, 'front_door', {

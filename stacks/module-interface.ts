@@ -57,6 +57,7 @@ export function propsFromVariables(v: ModuleVariables): PmmDeploymentProps {
     ebsThroughputMiBps: v.ebs_throughput.numberValue,
     kmsKeyId: v.kms_key_id.stringValue,
     createInitialSnapshot: v.create_initial_snapshot.booleanValue,
+    dataVolumeSnapshotId: v.data_volume_snapshot_id.stringValue,
     allowedCidrBlocks: v.allowed_cidr_blocks.listValue,
     sslPolicy: v.ssl_policy.stringValue,
     certificateIssuers: v.certificate_issuers.listValue,
@@ -132,7 +133,15 @@ export const MODULE_OUTPUTS: Record<string, OutputSpec> = {
     description: 'ID of the PMM instance security group.',
     value: (p) => p.network.instanceSecurityGroupId,
   },
-  ebs_volume_id: { description: 'ID of the PMM data volume.', value: (p) => p.dataVolume.volumeId },
+  ebs_volume_id: {
+    description: 'ID of the PMM data volume in use.',
+    value: (p) => p.dataVolume.volumeId,
+  },
+  detached_data_volume_ids: {
+    description:
+      'IDs of earlier data volumes that are no longer attached (the volume in use before a restore or an Availability Zone move). Terraform keeps them and never destroys them; delete one on purpose as docs/recovery.md describes.',
+    value: (p) => p.dataVolume.detachedVolumeIds,
+  },
   backup_vault_name: {
     description: 'Name of the AWS Backup vault.',
     value: (p) => p.backup.vaultName,

@@ -1,3 +1,4 @@
+import { SNAPSHOT_REFERENCE } from '../constructs/data-volume';
 import {
   VariableSpec,
   awsCronRules,
@@ -329,6 +330,20 @@ export const MODULE_VARIABLES = {
     default: false,
     description:
       'Take one EBS snapshot of the data volume when it is created (the volume is still blank then: a restore point for tooling, not a backup; AWS Backup takes the daily backups).',
+  },
+
+  data_volume_snapshot_id: {
+    type: 'string',
+    default: null,
+    description:
+      "Restore the PMM data volume from this EBS snapshot (snap-...) or AWS Backup recovery point ARN (arn:aws:ec2:<region>::snapshot/snap-...) with a plain apply: a new volume is created from it in the first private subnet's Availability Zone and attached; the previous volume is never destroyed: it stays, detached, and detached_data_volume_ids names it (docs/recovery.md). Also the way to move PMM to another Availability Zone or change kms_key_id. null keeps the current volume.",
+    rules: [
+      {
+        expr: nullOrMatches('data_volume_snapshot_id', SNAPSHOT_REFERENCE),
+        message:
+          'data_volume_snapshot_id must be null, a snapshot id (snap-0123456789abcdef0) or an AWS Backup recovery point ARN of an EBS snapshot (arn:aws:ec2:<region>::snapshot/snap-0123456789abcdef0).',
+      },
+    ],
   },
 
   // ---- front door ---------------------------------------------------------------------

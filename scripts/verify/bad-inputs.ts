@@ -61,6 +61,12 @@ export const BAD_INPUTS: Readonly<Record<string, readonly BadInput[]>> = {
   ebs_iops: [{ value: 50 }, { value: 64001 }],
   ebs_throughput: [{ value: 100 }, { value: 1001 }],
   kms_key_id: [{ value: 'alias/aws/ebs' }],
+  data_volume_snapshot_id: [
+    { value: 'vol-0123456789abcdef0' }, // a volume, not a snapshot
+    { value: 'arn:aws:backup:us-east-1:123456789012:recovery-point:1EB3B5E7' }, // not an EBS recovery point
+    { value: 'arn:aws:ec2:us-east-1::image/ami-0123456789abcdef0' },
+    { value: 'snap-XYZ' },
+  ],
   allowed_cidr_blocks: [
     { value: [] },
     { value: ['10.0.0.0/33'] },

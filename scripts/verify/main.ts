@@ -28,6 +28,7 @@ import {
   unusedSkips,
 } from './lib/checkov';
 import { EMULATOR_COVERAGE_INPUTS } from './emulator-coverage';
+import { runDay2Matrix } from './day2-matrix';
 import { EMULATOR_DRIFT, EMULATOR_GAPS, EMULATOR_INPUTS } from './emulator-gaps';
 import { Moto, standInAmis, startMoto, stopMoto } from './lib/moto';
 import { READ_SECRET_PY, documentsContaining } from './lib/secret-canary';
@@ -44,6 +45,8 @@ import {
 import { TfJson, amiFilters, excludeWithDependents, preventDestroyResources } from './lib/tf-json';
 
 const ROOT = resolve(__dirname, '..', '..');
+/** Day-2 matrix plans run at once (2 cores). */
+const POOL_SIZE = 2;
 const CACHE = join(ROOT, '.cache', 'verify');
 const WORK = join(CACHE, 'work');
 const LOGS = join(WORK, 'logs');
@@ -297,7 +300,22 @@ async function adminPasswordCanary(
   return `admin password (${read.stdout.length} characters, read back from moto): in none of ${docs.map((d) => d.name).join(', ')}`;
 }
 
-async function emulatorCycle(p: Prepared, seed: Seed, s: Step): Promise<void> {
+/** What the day-2 matrix gets after the first apply; it returns the state to tear down. */
+interface Applied {
+  readonly dir: string;
+  readonly moduleName: string;
+  readonly planJson: string;
+  readonly provider: Record<string, unknown>;
+  readonly targets: string[];
+  readonly excluded: string[];
+}
+
+async function emulatorCycle(
+  p: Prepared,
+  seed: Seed,
+  s: Step,
+  afterApply?: (a: Applied) => Promise<string | undefined>,
+): Promise<void> {
   const dir = p.exampleDir;
   const hcl = readdirSync(dir)
     .filter((f) => f.endsWith('.tf'))
@@ -449,6 +467,20 @@ async function emulatorCycle(p: Prepared, seed: Seed, s: Step): Promise<void> {
     s.lines.push('re-plan: no changes (-detailed-exitcode 0)');
   }
 
+  if (afterApply) {
+    const state = await afterApply({
+      dir,
+      moduleName: modules[0],
+      planJson: planJsonPath,
+      provider: provider.aws[0],
+      targets,
+      excluded,
+    });
+    // The teardown continues from what the day-2 matrix applied.
+    if (state) cpSync(state, join(dir, 'terraform.tfstate'));
+    applied.splice(0, applied.length, ...(await stateList()));
+  }
+
   progress('  teardown: destroy must stop at prevent_destroy');
   const protectedRes = preventDestroyResources(p.moduleJson).flatMap((a) =>
     modules.map((m) => `module.${m}.${a}`),
@@ -551,6 +583,12 @@ function checkovCopyOfSynth(): string {
       delete j.terraform.required_version;
       substituted.push(
         `checkov: terraform.required_version dropped from the scanned copy of ${stack}/cdk.tf.json (checkov's terraform_json parser cannot read it)`,
+      );
+    }
+    if (Array.isArray(j.moved)) {
+      delete j.moved;
+      substituted.push(
+        `checkov: the moved blocks dropped from the scanned copy of ${stack}/cdk.tf.json (checkov's terraform_json parser fails on a top-level list; moved blocks create nothing)`,
       );
     }
     mkdirSync(join(out, stack), { recursive: true });
@@ -658,11 +696,36 @@ async function main(): Promise<number> {
 
   // The apply cycle mostly waits on the provider's polling; the module's terraform test
   // (CPU; mocked provider, no emulator) runs meanwhile.
+  let day2Plans: string[] = [];
+  const day2 = (a: Applied) => {
+    let state: string | undefined;
+    return step('5. day-2 matrix (moto)', async (s) => {
+      const r = await runDay2Matrix({
+        exampleDir: a.dir,
+        moduleName: a.moduleName,
+        moduleDir: prepared!.moduleDir,
+        firstPlanJson: a.planJson,
+        provider: a.provider,
+        targets: a.targets,
+        excluded: a.excluded,
+        privateSubnetIds: seed!.private_subnet_ids,
+        motoUrl: motoUrl!,
+        motoPython: MOTO_PY,
+        tf,
+        progress,
+        poolSize: POOL_SIZE,
+      });
+      state = r.statePath;
+      day2Plans = r.planFiles;
+      s.lines.push(...r.lines);
+      if (r.failures.length) fail(`day-2 rows that do not hold:\n  ${r.failures.join('\n  ')}`);
+    }).then(() => state);
+  };
   const [apply] = await Promise.all([
     step(
       '3. plan + apply + re-plan + teardown (moto)',
       async (s) => {
-        await emulatorCycle(prepared!, seed!, s);
+        await emulatorCycle(prepared!, seed!, s, day2);
       },
       emu,
     ),
@@ -680,6 +743,7 @@ async function main(): Promise<number> {
     async (s) => {
       const skips = await loadSkips();
       const synthDir = checkovCopyOfSynth();
+      const problems: string[] = [];
       const targets: [string, string[]][] = [
         [
           'synthesized JSON (cdktf.out/stacks/*/cdk.tf.json)',
@@ -687,11 +751,16 @@ async function main(): Promise<number> {
         ],
       ];
       // Every plan JSON step 3 wrote: the first plan, and the re-plan after the apply (a
-      // later plan sees the applied state: public IP, egress, ...).
+      // later plan sees the applied state: public IP, egress, ...), and the day-2 matrix's plans.
       for (const p of planJsons)
         targets.push([`${p.label} (step 3)`, ['--framework', 'terraform_plan', '-f', p.path]]);
       if (planJsons.length === 0) s.lines.push('plan JSON: not scanned (step 3 produced no plan)');
-      const problems: string[] = [];
+      if (day2Plans.length)
+        targets.push([
+          `day-2 matrix plans (step 5, ${day2Plans.length})`,
+          ['--framework', 'terraform_plan', '-f', ...day2Plans],
+        ]);
+      else problems.push('  the day-2 matrix produced no plan to scan');
       for (const [label, args] of targets) {
         progress(`  checkov: ${label}`);
         const scanKind: CheckovScan = args.includes('terraform_plan') ? 'plan' : 'synth';
@@ -718,7 +787,7 @@ async function main(): Promise<number> {
 
   // ---- summary ----
   const total = (Date.now() - started) / 1000;
-  const order = ['0', '1', '2', '3a', '3', '4'];
+  const order = ['0', '1', '2', '3a', '3', '5', '4'];
   const sorted = [...steps].sort(
     (a, b) => order.indexOf(a.name.split('.')[0]) - order.indexOf(b.name.split('.')[0]),
   );
