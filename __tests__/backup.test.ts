@@ -46,7 +46,7 @@ describe('AWS Backup (module stack)', () => {
     expect(selection.selection_tag).toBeUndefined();
     expect(selection.condition).toBeUndefined();
     expect(selection.resources).toBe(
-      '${concat([aws_ebs_volume.pmm_data_volume_volume.arn], var.backup_root_volume ? [join(":", ["arn", data.aws_partition.pmm_host_partition.partition, "ec2", data.aws_region.pmm_host_region.name, data.aws_caller_identity.pmm_host_account.account_id, join("/", ["volume", aws_instance.pmm_host_instance.root_block_device[0].volume_id])])] : [])}',
+      '${concat([local.pmm_data_volume_current_arn], var.backup_root_volume ? [join(":", ["arn", data.aws_partition.pmm_host_partition.partition, "ec2", data.aws_region.pmm_host_region.name, data.aws_caller_identity.pmm_host_account.account_id, join("/", ["volume", aws_instance.pmm_host_instance.root_block_device[0].volume_id])])] : [])}',
     );
     expect(selection.plan_id).toBe('${aws_backup_plan.pmm_backup_plan.id}');
     expect(selection.iam_role_arn).toBe('${aws_iam_role.pmm_backup_role.arn}');
@@ -106,6 +106,7 @@ function synthBackup(
     forceDestroy: false,
     notificationTopicArn: 'arn:aws:sns:eu-west-1:111122223333:alarms',
     enableFailureNotifications: true,
+    availabilityZone: 'eu-west-1a',
     ...overrides,
   });
   return JSON.parse(Testing.synth(stack));

@@ -95,6 +95,7 @@ function run(env: Env, extra: Record<string, string> = {}) {
       PMM_MOUNT_POINT: env.mountPoint,
       PMM_FSTAB: env.fstab,
       PMM_BY_ID_DIR: env.byIdDir,
+      PMM_LOCK_FILE: `${env.fstab}.lock`,
       PMM_NITRO: 'true',
       PMM_DEVICE_TIMEOUT_SECONDS: '4',
       ...extra,
@@ -160,14 +161,19 @@ describe('mount-data-volume.sh on a loop device', () => {
 
     takeCalls();
     const first = run(env);
-    expect(first.out).toContain('is blank: creating an ext4 filesystem');
+    expect(first.out).toContain('is blank (read back as zeros, no signature): creating an ext4');
     expect(first.code).toBe(0);
-    // It mounted /srv itself: PMM (which may have failed its /srv dependency) is started.
-    expect(takeCalls()).toEqual(['systemctl start --no-block pmm-server.service']);
+    // It checked the new filesystem, mounted /srv itself and started PMM (which may have
+    // failed its /srv dependency).
+    expect(takeCalls()).toEqual([
+      `e2fsck -p ${loop}`,
+      'systemctl start --no-block pmm-server.service',
+    ]);
     expect(isMounted(env.mountPoint)).toBe(true);
     const uuid = fsUuid(loop);
+    // By the volume's own link, never by UUID (a restored copy attached for inspection shares it).
     expect(readFileSync(env.fstab, 'utf8')).toContain(
-      `UUID=${uuid} ${env.mountPoint} ext4 defaults,nofail`,
+      `${join(env.byIdDir, BY_ID_NAME)} ${env.mountPoint} ext4 defaults,nofail`,
     );
     const dataDir = join(env.mountPoint, 'pmm-data');
     expect(statSync(dataDir).uid).toBe(1000);
@@ -192,7 +198,11 @@ describe('mount-data-volume.sh on a loop device', () => {
     unmount(env.mountPoint);
     const afterReboot = run(env);
     expect(afterReboot.code).toBe(0);
-    expect(takeCalls()).toEqual(['systemctl start --no-block pmm-server.service']);
+    // Checked (preen) before every mount this script does itself.
+    expect(takeCalls()).toEqual([
+      `e2fsck -p ${loop}`,
+      'systemctl start --no-block pmm-server.service',
+    ]);
     expect(afterReboot.out).not.toContain('creating an ext4 filesystem');
     expect(fsUuid(loop)).toBe(uuid);
     expect(readFileSync(join(dataDir, 'metrics.db'), 'utf8')).toBe('precious');

@@ -5,6 +5,7 @@ import { terraformEval } from './helpers/terraform';
 
 const tf = synthModule();
 const volume = resource(tf, 'aws_ebs_volume', 'data_volume_volume');
+const inputs = tf.locals.pmm_data_volume_inputs as Record<string, string>;
 
 /** A synthesized expression evaluated by real Terraform for these variable values. */
 function evaluate(expression: string, vars: Record<string, string | number>): unknown {
@@ -18,14 +19,19 @@ function evaluate(expression: string, vars: Record<string, string | number>): un
 }
 
 describe('data volume', () => {
-  it('is always encrypted, with the optional KMS key, in the instance AZ', () => {
+  it('is always encrypted, with the key, AZ, size and type of its generation', () => {
+    // The current generation takes these from the variables (data-volume-restore.test.ts).
     expect(volume.encrypted).toBe(true);
-    expect(volume.kms_key_id).toBe('${var.kms_key_id}');
-    expect(volume.availability_zone).toBe(
-      '${data.aws_subnet.pmm_network_instance_subnet.availability_zone}',
-    );
-    expect(volume.size).toBe('${var.ebs_volume_size}');
-    expect(volume.type).toBe('${var.ebs_volume_type}');
+    expect(volume.kms_key_id).toBe('${each.value.kms_key_id}');
+    expect(volume.availability_zone).toBe('${each.value.az}');
+    expect(volume.size).toBe('${each.value.size}');
+    expect(volume.type).toBe('${each.value.type}');
+    expect(inputs).toMatchObject({
+      kms_key_id: '${var.kms_key_id}',
+      az: '${data.aws_subnet.pmm_network_instance_subnet.availability_zone}',
+      size: '${var.ebs_volume_size}',
+      type: '${var.ebs_volume_type}',
+    });
   });
 
   it('can never be destroyed by Terraform (literal prevent_destroy)', () => {
@@ -34,10 +40,10 @@ describe('data volume', () => {
   });
 
   describe('plan-time checks of EBS combinations', () => {
-    const preconditions = volume.lifecycle.precondition as {
-      condition: string;
-      error_message: string;
-    }[];
+    // The EBS combination checks (the generation checks: data-volume-restore.test.ts).
+    const preconditions = (
+      volume.lifecycle.precondition as { condition: string; error_message: string }[]
+    ).filter((p) => !p.condition.includes('local.pmm_data_volume_'));
 
     /** The error messages of the preconditions that fail for these variables (real Terraform). */
     function failing(type: string, size: number, iops: number, throughput: number): string[] {
@@ -91,8 +97,12 @@ describe('data volume', () => {
   });
 
   it('is tagged for backup', () => {
-    expect(volume.tags).toContain('"Backup" = "true"');
-    expect(volume.tags).toContain('"Name" = "${var.service_name}-${var.environment}-data"');
+    expect(tf.locals.pmm_data_volume_volumes).toContain('Backup = "true"');
+    expect(tf.locals.pmm_data_volume_volumes).toContain(
+      'Name = "${local.pmm_data_volume_inputs.prefix}-data"',
+    );
+    expect(inputs.prefix).toBe('${var.service_name}-${var.environment}');
+    expect(volume.tags).toContain('each.value.tags');
   });
 
   it.each([
@@ -102,14 +112,16 @@ describe('data volume', () => {
     ['io2', 3000, null],
   ])('%s gets IOPS %s and throughput %s at plan time', (type, iops, throughput) => {
     const vars = { ebs_volume_type: type, ebs_iops: 3000, ebs_throughput: 125 };
-    expect(evaluate(volume.iops, vars)).toBe(iops);
-    expect(evaluate(volume.throughput, vars)).toBe(throughput);
+    expect(volume.iops).toBe('${each.value.iops}');
+    expect(volume.throughput).toBe('${each.value.throughput}');
+    expect(evaluate(inputs.iops, vars)).toBe(iops);
+    expect(evaluate(inputs.throughput, vars)).toBe(throughput);
   });
 
   it('takes an initial snapshot only when create_initial_snapshot is true', () => {
     const snapshot = resource(tf, 'aws_ebs_snapshot', 'data_volume_initial_snapshot');
     expect(snapshot.count).toBe('${var.create_initial_snapshot ? 1 : 0}');
-    expect(snapshot.volume_id).toBe('${aws_ebs_volume.pmm_data_volume_volume.id}');
+    expect(snapshot.volume_id).toBe('${local.pmm_data_volume_current_id}');
   });
 
   it('rejects a literal volume type EBS does not offer here', () => {

@@ -54,7 +54,9 @@ function boot(extra: Record<string, string> = {}) {
 }
 
 const PMM_UNITS = [
-  'systemctl enable pmm-data-volume.service pmm-data-volume.timer pmm-server.service pmm-admin-password.timer',
+  'systemctl enable pmm-config.service pmm-config.timer pmm-data-volume.service pmm-data-volume.timer pmm-server.service pmm-admin-password.timer',
+  'systemctl start pmm-config.service',
+  'systemctl start pmm-config.timer',
   'systemctl start pmm-data-volume.service',
   'systemctl start pmm-data-volume.timer',
   'systemctl start --no-block pmm-server.service',
@@ -62,7 +64,7 @@ const PMM_UNITS = [
 ];
 
 describe('boot.sh', () => {
-  it('runs every step in order: directories, journal export, Docker, PMM units, AWS CLI, agent', () => {
+  it('runs every step in order: directories, journal export, Docker, AWS CLI, PMM units, agent', () => {
     const r = boot();
     expect(r.code).toBe(0);
     expect(r.calls).toEqual([
@@ -70,9 +72,9 @@ describe('boot.sh', () => {
       'systemctl daemon-reload',
       'systemctl enable --now pmm-journal-export.service',
       'install-packages.sh docker',
+      'install-packages.sh aws-cli',
       'systemctl daemon-reload',
       ...PMM_UNITS,
-      'install-packages.sh aws-cli',
       'install-packages.sh cloudwatch-agent',
       'amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:/opt/aws/amazon-cloudwatch-agent/etc/pmm-cloudwatch-agent.json',
     ]);
@@ -96,12 +98,22 @@ describe('boot.sh', () => {
     expect(r.out).toContain('finished with errors in: aws-cli');
   });
 
-  it('starts the PMM units before installing the AWS CLI and the agent', () => {
+  it('applies the SSM configuration (needs the AWS CLI) before the data volume and PMM, before the agent', () => {
     const r = boot();
+    const config = r.calls.indexOf('systemctl start pmm-config.service');
     const started = r.calls.indexOf('systemctl start --no-block pmm-server.service');
+    expect(config).toBeGreaterThan(r.calls.indexOf('install-packages.sh aws-cli'));
+    expect(config).toBeLessThan(r.calls.indexOf('systemctl start pmm-data-volume.service'));
     expect(started).toBeGreaterThan(r.calls.indexOf('install-packages.sh docker'));
-    expect(started).toBeLessThan(r.calls.indexOf('install-packages.sh aws-cli'));
     expect(started).toBeLessThan(r.calls.indexOf('install-packages.sh cloudwatch-agent'));
+  });
+
+  it('keeps going when the configuration cannot be applied yet (pmm-config.timer retries)', () => {
+    const r = boot({ FAIL_SYSTEMCTL: 'start pmm-config.service' });
+    expect(r.calls).toContain('systemctl start pmm-config.timer');
+    expect(r.calls).toContain('systemctl start --no-block pmm-server.service');
+    expect(r.out).toContain('configuration not applied yet');
+    expect(r.code).toBe(0);
   });
 
   it('keeps going when the data volume is not attached yet (the timer retries)', () => {

@@ -13,7 +13,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TEMPLATE_DIR } from '../constructs/host/user-data';
+import { TEMPLATE_DIR, stripShellComments } from '../constructs/host/user-data';
 import { shellcheckPath } from './helpers/shellcheck';
 
 const work = mkdtempSync(join(tmpdir(), 'pmm-scripts-test-'));
@@ -31,7 +31,9 @@ describe('host scripts', () => {
 
   it('has the scripts the boot sequence runs', () => {
     expect(scripts.sort()).toEqual([
+      'apply-config.sh',
       'boot.sh',
+      'check-data-mount.sh',
       'fetch-admin-password.sh',
       'install-packages.sh',
       'mount-data-volume.sh',
@@ -321,5 +323,32 @@ PATH=${JSON.stringify(containerBin)}:$PATH exec "$@"`,
     expect(r.out).not.toContain(PASSWORD);
     expect(existsSync(state)).toBe(true);
     expect(readFileSync(state, 'utf8')).toBe('v2-uuid\n');
+  });
+});
+
+describe('shell scripts as shipped in the user data (comment lines dropped)', () => {
+  const scripts = readdirSync(TEMPLATE_DIR).filter((f) => f.endsWith('.sh'));
+
+  it.each(scripts)('%s has no heredoc, so no dropped line can be data', (script) => {
+    expect(readFileSync(join(TEMPLATE_DIR, script), 'utf8')).not.toMatch(/<<-?\s*['"]?\w/);
+  });
+
+  it.each(scripts)('%s loses only comment lines, keeps its shebang and still parses', (script) => {
+    const template = readFileSync(join(TEMPLATE_DIR, script), 'utf8');
+    const shipped = stripShellComments(template);
+    expect(shipped.split('\n')[0]).toBe('#!/usr/bin/env bash');
+    const code = (t: string) => t.split('\n').filter((l) => !/^\s*#/.test(l));
+    expect(code(shipped)).toEqual(code(template));
+    expect(
+      shipped
+        .split('\n')
+        .slice(1)
+        .filter((l) => /^\s*#/.test(l)),
+    ).toEqual([]);
+    const file = join(work, `shipped-${script}`);
+    writeFileSync(file, shipped);
+    const r = spawnSync('bash', ['-n', file], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
   });
 });

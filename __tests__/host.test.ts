@@ -5,7 +5,7 @@ import { resource, resourcesOf, synthModule, TfJson } from './helpers/synth';
 import { PmmModuleStack } from '../stacks/module-stack';
 import { PmmHost } from '../constructs/host';
 import { evaluateTemplate } from './helpers/hcl-template';
-import { HOST_FILES, TEMPLATE_DIR } from '../constructs/host/user-data';
+import { HOST_FILES, TEMPLATE_DIR, stripShellComments } from '../constructs/host/user-data';
 import { AGENT_DISK_PATHS, AGENT_NAMESPACE, agentMetricsFor } from '../constructs/agent-metrics';
 
 const tf = synthModule();
@@ -25,31 +25,40 @@ const probe = probeHostAttributes();
 const instance = resource(tf, 'aws_instance', 'host_instance');
 
 describe('PMM instance', () => {
-  it('uses the newest Ubuntu Pro 24.04 AMI from Canonical for the instance type architecture', () => {
+  it('uses the newest Ubuntu Pro 24.04 amd64 AMI from Canonical (no arm64 PMM image exists)', () => {
     const ami = tf.data.aws_ami.pmm_host_ami;
     expect(ami.owners).toEqual(['099720109477']);
     expect(ami.most_recent).toBe(true);
     const byName = Object.fromEntries(
       ami.filter.map((f: { name: string; values: string[] }) => [f.name, f.values]),
     );
-    const arch =
-      'contains(data.aws_ec2_instance_type.pmm_host_instance_type.supported_architectures, "arm64")';
     expect(byName.name).toEqual([
-      `\${format("ubuntu-pro-server/images/hvm-ssd-gp3/ubuntu-noble-24.04-%s-pro-server-*", ${arch} ? "arm64" : "amd64")}`,
+      'ubuntu-pro-server/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-pro-server-*',
     ]);
-    expect(byName.architecture).toEqual([`\${${arch} ? "arm64" : "x86_64"}`]);
+    expect(byName.architecture).toEqual(['x86_64']);
     expect(tf.data.aws_ec2_instance_type.pmm_host_instance_type.instance_type).toBe(
       '${var.instance_type}',
     );
     expect(instance.ami).toBe('${data.aws_ami.pmm_host_ami.id}');
   });
 
-  it('runs in the first private subnet with the instance security group', () => {
-    expect(instance.subnet_id).toBe('${element(var.private_subnet_ids, 0)}');
-    expect(instance.vpc_security_group_ids).toEqual([
-      '${aws_security_group.pmm_network_instance.id}',
+  it('uses the persistent network interface in the first private subnet with the instance security group', () => {
+    const eni = resource(tf, 'aws_network_interface', 'host_network_interface');
+    expect(eni.subnet_id).toBe('${element(var.private_subnet_ids, 0)}');
+    expect(eni.security_groups).toEqual(['${aws_security_group.pmm_network_instance.id}']);
+    expect(instance.network_interface).toEqual([
+      {
+        device_index: 0,
+        network_interface_id: '${aws_network_interface.pmm_host_network_interface.id}',
+      },
     ]);
-    expect(instance.instance_type).toBe('${var.instance_type}');
+    // delete_on_termination unset: the provider's default (false) keeps the interface.
+    expect(instance.network_interface[0].delete_on_termination).toBeUndefined();
+    expect(instance.subnet_id).toBeUndefined();
+    expect(instance.vpc_security_group_ids).toBeUndefined();
+    expect(instance.instance_type).toBe(
+      '${data.aws_ec2_instance_type.pmm_host_instance_type.instance_type}',
+    );
   });
 
   it('requires IMDSv2 with a hop limit of 1', () => {
@@ -98,7 +107,7 @@ describe('PMM instance', () => {
   it('attaches the data volume as /dev/xvdf and stops the instance before detaching', () => {
     expect(resource(tf, 'aws_volume_attachment', 'host_data_volume_attachment')).toEqual({
       device_name: '/dev/xvdf',
-      volume_id: '${aws_ebs_volume.pmm_data_volume_volume.id}',
+      volume_id: '${local.pmm_data_volume_current_id}',
       instance_id: '${aws_instance.pmm_host_instance.id}',
       stop_instance_before_detaching: true,
     });
@@ -111,51 +120,7 @@ describe('PMM instance', () => {
   });
 });
 
-describe('instance role', () => {
-  const policy = resource(tf, 'aws_iam_role_policy', 'host_iam_policy').policy as string;
-
-  it('is assumable by EC2 only and has an instance profile', () => {
-    const role = resource(tf, 'aws_iam_role', 'host_iam_role');
-    expect(role.assume_role_policy).toContain('"Service" = "ec2.amazonaws.com"');
-    expect(resource(tf, 'aws_iam_instance_profile', 'host_iam_profile').role).toBe(
-      '${aws_iam_role.pmm_host_iam_role.name}',
-    );
-  });
-
-  it('has AmazonSSMManagedInstanceCore', () => {
-    expect(resource(tf, 'aws_iam_role_policy_attachment', 'host_iam_ssm_core').policy_arn).toBe(
-      'arn:${data.aws_partition.pmm_host_partition.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore',
-    );
-  });
-
-  it('reads and describes only the admin secret and writes only its own log group', () => {
-    expect(policy).toContain(
-      '"Action" = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], "Resource" = aws_secretsmanager_secret.pmm_admin_secret_secret.arn}',
-    );
-    expect(policy.match(/secretsmanager:/g)).toHaveLength(2);
-    expect(policy).toContain(
-      '"Resource" = [aws_cloudwatch_log_group.pmm_logs_log_group.arn, "${aws_cloudwatch_log_group.pmm_logs_log_group.arn}:*"]',
-    );
-    expect(policy).not.toMatch(/secretsmanager:\*|logs:\*|"Action" = "\*"/);
-  });
-
-  it('publishes metrics only to the agent namespace and may describe volumes and tags', () => {
-    expect(policy).toContain(
-      `"Action" = "cloudwatch:PutMetricData", "Resource" = "*", "Condition" = {"StringEquals" = {"cloudwatch:namespace" = "${AGENT_NAMESPACE}"}}`,
-    );
-    expect(policy).toContain('"Action" = ["ec2:DescribeVolumes", "ec2:DescribeTags"]');
-  });
-
-  it('uses * only for actions AWS cannot scope to a resource', () => {
-    const starred = [...policy.matchAll(/"Action" = (\[[^\]]*\]|"[^"]*"), "Resource" = "\*"/g)].map(
-      (m) => m[1],
-    );
-    expect(starred).toEqual([
-      '"cloudwatch:PutMetricData"',
-      '["ec2:DescribeVolumes", "ec2:DescribeTags"]',
-    ]);
-  });
-});
+// The instance role: __tests__/host-iam.test.ts
 
 describe('user data', () => {
   const template = tf.locals.pmm_host_user_data as string;
@@ -173,9 +138,11 @@ describe('user data', () => {
   });
 
   it.each(HOST_FILES.map((f) => [f.path, f]))(
-    'writes %s from its template unchanged',
+    'writes %s from its template unchanged (shell scripts without their comment lines)',
     (_, file) => {
-      const text = readFileSync(join(TEMPLATE_DIR, file.template), 'utf8').replace(/\n$/, '');
+      const template = readFileSync(join(TEMPLATE_DIR, file.template), 'utf8');
+      const shipped = file.template.endsWith('.sh') ? stripShellComments(template) : template;
+      const text = shipped.replace(/\n$/, '');
       const indented = text
         .split('\n')
         .map((l) => (l === '' ? '' : `      ${l}`))
@@ -183,7 +150,7 @@ describe('user data', () => {
       const pattern = indented
         .split(/@@[A-Z_]+@@/)
         .map((chunk) => chunk.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-        .join('<<[^\\n]+?>>');
+        .join('[^\\n]*?<<[^\\n]+?>>[^\\n]*?');
       expect(rendered).toMatch(
         new RegExp(
           `  - path: ${file.path}\\n    owner: root:root\\n    permissions: '${file.permissions}'\\n    content: \\|\\n${pattern}\\n`,
@@ -193,6 +160,7 @@ describe('user data', () => {
   );
 
   it('passes shell, systemd and agent syntax through Terraform untouched', () => {
+    expect(rendered).toContain('got=$(sha256sum "$work/$r.yml" | cut -d \' \' -f 1)');
     expect(rendered).toContain(
       'ExecStartPre=-/usr/bin/timeout 300 /usr/bin/docker pull ${PMM_IMAGE}',
     );
@@ -200,27 +168,24 @@ describe('user data', () => {
     expect(rendered).toContain('image=${PMM_IMAGE:?PMM_IMAGE is not set');
   });
 
-  it('fills in only our own values', () => {
-    expect(rendered).toContain('PMM_IMAGE=percona/pmm-server:<<var.pmm_version>>');
-    expect(rendered).toContain('PMM_DATA_VOLUME_ID=<<aws_ebs_volume.pmm_data_volume_volume.id>>');
-    expect(rendered).toContain(
-      'PMM_ADMIN_SECRET_ARN=<<aws_secretsmanager_secret.pmm_admin_secret_secret.arn>>',
-    );
+  it('fills in only our own values, none of which changes on day 2', () => {
     expect(rendered).toContain('AWS_REGION=<<data.aws_region.pmm_host_region.name>>');
-    expect(rendered).toContain('PMM_ENABLE_TELEMETRY=<<var.disable_telemetry ? "false" : "true">>');
-    expect(rendered).toContain('PMM_PUBLIC_ADDRESS=<<');
+    expect(rendered).toContain('PMM_CONFIG_PATH=/pmm/<<var.service_name>>-<<var.environment>>');
     expect(rendered).toContain(
       '"log_group_name": "<<aws_cloudwatch_log_group.pmm_logs_log_group.name>>"',
     );
     expect(rendered).not.toContain('@@');
+    expect(rendered.match(/pmm_version|disable_telemetry|custom_queries|dns_names/g)).toBeNull();
   });
 
-  it('writes each custom PostgreSQL query file only when its variable is set', () => {
-    for (const r of ['high', 'medium', 'low']) {
-      expect(rendered).toContain(
-        `<<(var.postgresql_custom_queries_${r}_resolution == null) ? "" : join("", ["  - path: /etc/pmm/custom-queries/postgresql/${r}-resolution/queries-custom.yml\\n    permissions: '0644'\\n    encoding: gz+b64\\n    content: ", base64gzip(var.postgresql_custom_queries_${r}_resolution), "\\n"])>>`,
-      );
-    }
+  it('references only values known at plan time that no day-2 change touches', () => {
+    const references = new Set([...template.matchAll(/(?<!\$)\$\{([^}]*)\}/g)].map((m) => m[1]));
+    expect([...references].sort()).toEqual([
+      'aws_cloudwatch_log_group.pmm_logs_log_group.name',
+      'data.aws_region.pmm_host_region.name',
+      'var.environment',
+      'var.service_name',
+    ]);
   });
 
   it('never contains the admin password', () => {
@@ -236,7 +201,7 @@ describe('pmm-server.service', () => {
   it('needs Docker and the mounted data volume and always restarts', () => {
     expect(lines).toContain('Requires=docker.service');
     expect(lines).toContain('RequiresMountsFor=/srv');
-    expect(lines).toContain('ExecStartPre=/usr/bin/mountpoint -q /srv');
+    expect(lines).toContain('ExecStartPre=/usr/local/lib/pmm/check-data-mount.sh');
     expect(lines).toContain('Restart=always');
     expect(lines).toContain('StartLimitIntervalSec=0');
   });
@@ -249,7 +214,7 @@ describe('pmm-server.service', () => {
 
   it('checks /srv, fetches the admin password, pulls, stops cleanly, removes, then runs', () => {
     expect(lines.filter((l) => /^Exec(Start|StartPre)=/.test(l))).toEqual([
-      'ExecStartPre=/usr/bin/mountpoint -q /srv',
+      'ExecStartPre=/usr/local/lib/pmm/check-data-mount.sh',
       'ExecStartPre=/usr/local/lib/pmm/fetch-admin-password.sh',
       'ExecStartPre=-/usr/bin/timeout 300 /usr/bin/docker pull ${PMM_IMAGE}',
       'ExecStartPre=-/usr/bin/docker stop --time 120 pmm-server',
@@ -260,11 +225,15 @@ describe('pmm-server.service', () => {
     expect(lines).toContain('TimeoutStopSec=150');
   });
 
+  it('reads the runtime configuration apply-config.sh writes (image digest, volume, secret)', () => {
+    expect(lines).toContain('EnvironmentFile=/etc/pmm/host.env');
+    expect(lines).toContain('EnvironmentFile=/etc/pmm/runtime.env');
+  });
+
   it('uses PMM 3 environment names (PMM 2 names are silently ignored)', () => {
-    const env = readFileSync(join(TEMPLATE_DIR, 'pmm-server.env'), 'utf8');
-    expect(env).toContain('PMM_ENABLE_TELEMETRY=');
-    expect(env).toContain('PMM_PUBLIC_ADDRESS=');
-    expect(env).not.toMatch(/^DISABLE_TELEMETRY/m);
+    const script = readFileSync(join(TEMPLATE_DIR, 'apply-config.sh'), 'utf8');
+    expect(script).toContain("printf 'PMM_ENABLE_TELEMETRY=%s\\nPMM_PUBLIC_ADDRESS=%s\\n'");
+    expect(script).not.toMatch(/DISABLE_TELEMETRY/);
   });
 });
 

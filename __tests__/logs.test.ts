@@ -8,7 +8,8 @@ describe('log group', () => {
     const group = resource(tf, 'aws_cloudwatch_log_group', 'logs_log_group');
     expect(group.name).toBe('/aws/ec2/${var.service_name}');
     expect(group.retention_in_days).toBe('${var.log_retention_days}');
-    expect(group.kms_key_id).toBeUndefined();
+    // Optional key (issue 13): null = CloudWatch Logs' service-managed encryption.
+    expect(group.kms_key_id).toBe('${var.log_kms_key_id}');
   });
 
   it('hands its name and ARN to the host as references to the log group', () => {

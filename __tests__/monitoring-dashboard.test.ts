@@ -113,7 +113,7 @@ describe('dashboard resource (module stack)', () => {
     const b: string = dash.dashboard_body;
     expect(b.startsWith('${jsonencode({"widgets" = [')).toBe(true);
     expect(b).toContain('"InstanceId", aws_instance.pmm_host_instance.id,');
-    expect(b).toContain('"VolumeId", aws_ebs_volume.pmm_data_volume_volume.id,');
+    expect(b).toContain('"VolumeId", local.pmm_data_volume_current_id,');
     expect(b).toContain('"region" = data.aws_region.pmm_monitoring_region.name');
     expect(b).toContain('"BackupVaultName", aws_backup_vault.pmm_backup_vault.name,');
     expect(b).not.toContain('TfToken');

@@ -45,7 +45,7 @@ describe('ASG reconciler infrastructure', () => {
     expect(fn.vpc_config.subnet_ids).toBe('${var.private_subnet_ids}');
     expect(fn.environment.variables).toEqual({
       MONITORED_ASGS: '${jsonencode(var.monitored_asgs)}',
-      PMM_SERVER_ADDRESS: '${aws_instance.pmm_host_instance.private_ip}',
+      PMM_SERVER_ADDRESS: '${aws_network_interface.pmm_host_network_interface.private_ip}',
       PMM_ADMIN_SECRET_ARN: '${aws_secretsmanager_secret.pmm_admin_secret_secret.arn}',
       PMM_ENROLMENT_SECRET_ARN:
         '${one(aws_secretsmanager_secret.pmm_reconciler_enrolment_secret[*].arn)}',
@@ -61,7 +61,7 @@ describe('ASG reconciler infrastructure', () => {
   it('scopes the role: SendCommand to AWS-RunShellScript on monitored ASG instances, the admin secret only', () => {
     const policy: string = resource(tf, 'aws_iam_role_policy', 'pmm_reconciler_policy').policy;
     expect(policy).toContain(
-      '"Action" = "ssm:SendCommand", "Resource" = "arn:${one(data.aws_partition.pmm_reconciler_partition[*].partition)}:ssm:*::document/AWS-RunShellScript"',
+      '"Action" = "ssm:SendCommand", "Resource" = "arn:${one(data.aws_partition.pmm_reconciler_partition[*].partition)}:ssm:${one(data.aws_region.pmm_reconciler_region[*].name)}::document/AWS-RunShellScript"',
     );
     expect(policy).toContain(
       '"ssm:resourceTag/aws:autoscaling:groupName" = (length(var.monitored_asgs) >= 1) ? var.monitored_asgs[*].asg_name : ["(none)"]',
@@ -72,7 +72,8 @@ describe('ASG reconciler infrastructure', () => {
     expect(policy).toContain('"ssm:GetCommandInvocation"');
     expect(policy).not.toMatch(/"Action" = "([a-z]+:)?\*"/);
     const attach = resource(tf, 'aws_iam_role_policy_attachment', 'pmm_reconciler_vpc_access');
-    expect(attach.policy_arn).toContain('AWSLambdaVPCAccessExecutionRole');
+    // ENI management only; logs: the function's own group (reconciler-least-privilege.test.ts).
+    expect(attach.policy_arn).toContain('AWSLambdaENIManagementAccess');
   });
 
   it('creates the enrolment secret without a Terraform-managed value, writable by the Lambda only on that secret', () => {

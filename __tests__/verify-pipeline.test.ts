@@ -4,15 +4,14 @@ import { EMULATOR_DRIFT } from '../scripts/verify/emulator-gaps';
 import {
   compareVersions,
   moduleBlocksWithSource,
-  stripRandomFromHcl,
   terraformEnv,
 } from '../scripts/verify/lib/terraform';
 import {
   excludeWithDependents,
   preventDestroyResources,
-  substituteRandom,
   validatedVariables,
 } from '../scripts/verify/lib/tf-json';
+import { documentsContaining } from '../scripts/verify/lib/secret-canary';
 import { synthModule } from './helpers/synth';
 
 describe('bad-input table (scripts/verify/bad-inputs.ts)', () => {
@@ -47,39 +46,6 @@ describe('bad-input table (scripts/verify/bad-inputs.ts)', () => {
   });
 });
 
-describe('random_* substitution', () => {
-  it('replaces random resources by sensitive inputs and leaves no reference or requirement', () => {
-    const { tf, substitutions } = substituteRandom(synthModule());
-    const text = JSON.stringify(tf);
-    const leftover = text.match(/\$\{[^}]*\brandom_[a-z]+\.[a-z_]+\.[a-z_]+/g) ?? [];
-    expect(leftover).toEqual([]);
-    expect(tf.resource).not.toHaveProperty('random_password');
-    expect(tf.terraform.required_providers).not.toHaveProperty('random');
-    for (const s of substitutions) {
-      expect(tf.variable[s.variable]).toMatchObject({ type: s.type, sensitive: true });
-      expect(text).toContain(`var.${s.variable}`);
-    }
-  });
-
-  it('rewrites attribute references and drops depends_on entries', () => {
-    const { tf, substitutions } = substituteRandom({
-      terraform: { required_providers: { random: {}, aws: {} } },
-      resource: {
-        random_integer: { n: { min: 5, max: 9 } },
-        aws_x: { a: { v: '${random_integer.n.result + 1}', depends_on: ['random_integer.n'] } },
-      },
-    });
-    expect(substitutions).toEqual([
-      expect.objectContaining({ variable: 'random_integer_n_result', type: 'number' }),
-    ]);
-    expect(tf.resource.aws_x.a).toEqual({
-      v: '${var.random_integer_n_result + 1}',
-      depends_on: [],
-    });
-    expect(tf.variable.random_integer_n_result.default).toBe(5);
-  });
-});
-
 describe('emulator helpers', () => {
   it('leaves out a resource type together with everything that depends on it', () => {
     const tf = {
@@ -102,14 +68,10 @@ describe('emulator helpers', () => {
     );
   });
 
-  it('finds the caller module block and strips the random requirement from HCL', () => {
+  it('finds the caller module block', () => {
     const hcl = `terraform {
   required_providers {
     aws = { source = "hashicorp/aws" }
-    random = {
-      source  = "hashicorp/random"
-      version = "~> 3.6"
-    }
   }
 }
 module "pmm" {
@@ -118,10 +80,6 @@ module "pmm" {
 }
 `;
     expect(moduleBlocksWithSource(hcl, '../..')).toEqual(['pmm']);
-    const { text, changed } = stripRandomFromHcl(hcl);
-    expect(changed).toBe(true);
-    expect(text).not.toMatch(/random/);
-    expect(text).toContain('aws = { source = "hashicorp/aws" }');
   });
 });
 
@@ -202,5 +160,30 @@ describe('verify helpers', () => {
     } finally {
       process.env = saved;
     }
+  });
+});
+
+describe('admin password canary (scripts/verify/lib/secret-canary.ts)', () => {
+  const secret = 'Ab3dEf6hIj9lMn2pQr5tUv8xYz1bCd4f';
+
+  it('finds the password raw, JSON-escaped or base64-encoded, and names the document', () => {
+    const docs = [
+      { name: 'plan', text: `{"after":{"secret_string":"${secret}"}}` },
+      { name: 'state', text: JSON.stringify({ v: Buffer.from(secret).toString('base64') }) },
+      { name: 'clean', text: '{"secret_string_wo_version":1,"has_secret_string_wo":true}' },
+    ];
+    expect(documentsContaining(secret, docs)).toEqual(['plan', 'state']);
+  });
+
+  it('finds a password with characters JSON escapes', () => {
+    const odd = 'abc"def\\ghi/jkl0123456789';
+    expect(documentsContaining(odd, [{ name: 's', text: JSON.stringify({ x: odd }) }])).toEqual([
+      's',
+    ]);
+  });
+
+  it('refuses an empty or short canary instead of passing vacuously', () => {
+    expect(() => documentsContaining('', [{ name: 'x', text: 'anything' }])).toThrow(/too short/);
+    expect(() => documentsContaining('abc', [{ name: 'x', text: 'abc' }])).toThrow(/too short/);
   });
 });

@@ -24,11 +24,13 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
 
 const root = resolve(__dirname, '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+/** Load average per core above which wall-time targets are reported, not enforced. */
+const LOADED_PER_CORE = 0.5;
 /** What `npm run synth` runs the bundle with (V8 code cache beside the bundle). */
 const RUNNER = join(root, 'scripts', 'run-bundle.cjs');
 
@@ -124,8 +126,10 @@ function barrelCopy(): string {
     'constructs',
     'templates',
     'functions',
+    'scripts/synth-report.ts',
     'package.json',
   ]) {
+    mkdirSync(dirname(join(dir, entry)), { recursive: true });
     cpSync(join(root, entry), join(dir, entry), {
       recursive: true,
       filter: (src) => !relative(root, src).includes('node_modules'),
@@ -152,6 +156,7 @@ function barrelCopy(): string {
 }
 
 // The variants' runs alternate, so all see the same load on a shared machine.
+const loadStart = loadavg()[0];
 const barrelDir = barrelCopy();
 const variants = [
   { name: 'deep (this project)', run: prepare(root, 'pipeline') },
@@ -179,13 +184,28 @@ console.log(
   `like for like (both bundled, same runner) deep imports are ${speedupSame.toFixed(1)}x faster: bundling hides most of the barrel cost, not its memory.`,
 );
 
-const failures = [
+// Time depends on what else the machine runs; memory does not. The timing targets fail the
+// run only on an idle machine; on a loaded one the bench reports them with the load, and the
+// ratios (measured in this same run, variants alternating) stay comparable.
+const loadEnd = loadavg()[0];
+const loadPerCore = Math.max(loadStart, loadEnd) / cpus().length;
+const loaded = loadPerCore >= LOADED_PER_CORE;
+console.log(
+  `machine: ${cpus().length} cores, load average (1 min) ${loadStart.toFixed(2)} at start, ${loadEnd.toFixed(2)} at end: ${loaded ? `LOADED (>= ${LOADED_PER_CORE} per core): wall times are inflated; the ratios above are from this run` : 'idle enough for wall-time targets'}`,
+);
+const timing = [
   deep.wallMs >= 1500 && `wall ${deep.wallMs.toFixed(0)} ms >= 1500 ms`,
-  deep.maxRssMiB >= 200 && `peak RSS ${deep.maxRssMiB.toFixed(0)} MiB >= 200 MiB`,
   speedupDefault < 5 && `speedup over barrel (node_modules) ${speedupDefault.toFixed(1)}x < 5x`,
-].filter(Boolean);
-if (failures.length > 0) {
-  console.error(`targets missed: ${failures.join('; ')}`);
-  process.exit(1);
+].filter((x): x is string => Boolean(x));
+const memory = [
+  deep.maxRssMiB >= 200 && `peak RSS ${deep.maxRssMiB.toFixed(0)} MiB >= 200 MiB`,
+].filter((x): x is string => Boolean(x));
+for (const m of [...memory, ...timing]) console.log(`target missed: ${m}`);
+if (memory.length > 0 || (timing.length > 0 && !loaded)) process.exit(1);
+if (timing.length > 0) {
+  console.log(
+    `timing targets not judged: the machine was loaded (${loadPerCore.toFixed(2)} per core)`,
+  );
+} else {
+  console.log('targets met: < 1500 ms, < 200 MiB, >= 5x');
 }
-console.log('targets met: < 1500 ms, < 200 MiB, >= 5x');

@@ -7,10 +7,15 @@ import { DataAwsIamPolicyDocument } from '@cdktf/provider-aws/lib/data-aws-iam-p
 import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
-import { Fn, ListTerraformIterator, Token } from 'cdktf';
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { Fn, IResolvable, ListTerraformIterator, Op, propertyAccess, Token } from 'cdktf';
 import { Construct } from 'constructs';
-import { countWhen, Flag, oneAttribute } from './util/plan-time';
-import { requireInRange } from './util/validate';
+import { copyActionBlock, copyDestinationList, CopyDestinations } from './backup-copies';
+import { createBackupEventRules } from './backup-events';
+import { createRestoreTesting } from './backup-restore-testing';
+import { BackupVaultLock, createVaultLock } from './backup-vault-lock';
+import { countWhen, Flag, isNotEmpty, oneAttribute } from './util/plan-time';
+import { requireInRange, requireMatch } from './util/validate';
 
 export interface BackupProps {
   /** Prefix of resource names (`<service_name>-<environment>`). */
@@ -49,7 +54,31 @@ export interface BackupProps {
    * @default 720
    */
   readonly completionWindowMinutes?: number;
+  /**
+   * Vaults (other regions or accounts) that receive a copy of every recovery point of the
+   * daily rule and, when enabled, the weekly rule (plan-time: an empty list adds nothing).
+   * @default []
+   */
+  readonly copyDestinations?: CopyDestinations;
+  /**
+   * Vault Lock on this deployment's vault; null or undefined for none (plan-time).
+   * @default - no lock
+   */
+  readonly vaultLock?: BackupVaultLock | IResolvable;
+  /** AWS Backup restore testing of the data volume (plan-time switch). @default true */
+  readonly enableRestoreTesting?: Flag;
+  /** Restore test schedule (AWS cron, UTC). @default 'cron(0 7 1 * ? *)' (monthly) */
+  readonly restoreTestingSchedule?: string;
+  /** The instance's Availability Zone: restore tests create their volume there. */
+  readonly availabilityZone: string;
+  /** Hours a restored test volume is kept before AWS Backup deletes it. @default 2 */
+  readonly restoreTestingValidationWindowHours?: number;
 }
+
+/** The default restore test schedule: 07:00 UTC on the 1st of every month. */
+export const DEFAULT_RESTORE_TESTING_SCHEDULE = 'cron(0 7 1 * ? *)';
+/** An AWS cron expression that runs at most once an hour (a single minute value). */
+export const AT_MOST_HOURLY_CRON = /^cron\(([0-9]|[1-5][0-9]) \S+ \S+ \S+ \S+ \S+\)$/;
 
 /**
  * Backup job states that mean "no recovery point was made". AWS Backup reports them to
@@ -73,6 +102,10 @@ export class BackupPlanConstruct extends Construct {
   public readonly vaultArn: string;
   public readonly roleArn: string;
   public readonly planId: string;
+  /** `length(copy destinations) >= 1` (plan-time). */
+  public readonly hasCopies: IResolvable;
+  /** null when restore testing is off. */
+  public readonly restoreTestingPlanName: string;
 
   constructor(scope: Construct, id: string, props: BackupProps) {
     super(scope, id);
@@ -94,6 +127,23 @@ export class BackupPlanConstruct extends Construct {
       startWindowMinutes + 60,
       100800,
     );
+    const atMostHourly = 'an AWS cron expression with a single minute value (at most hourly)';
+    requireMatch(
+      'BackupPlanConstruct',
+      'schedule',
+      props.schedule,
+      AT_MOST_HOURLY_CRON,
+      atMostHourly,
+    );
+    requireMatch(
+      'BackupPlanConstruct',
+      'weeklySchedule',
+      props.weeklySchedule,
+      AT_MOST_HOURLY_CRON,
+      atMostHourly,
+    );
+    const copies = copyDestinationList('BackupPlanConstruct', props.copyDestinations ?? []);
+    const hasCopies = isNotEmpty(copies);
 
     const partition = new DataAwsPartition(this, 'partition');
 
@@ -148,6 +198,9 @@ export class BackupPlanConstruct extends Construct {
         completion_window: completionWindowMinutes,
         recovery_point_tags: { Name: `${props.namePrefix}-backup` },
         lifecycle: { delete_after: ruleIterator.getNumber('delete_after') },
+        // One copy_action per destination in every rule (JSON syntax for a nested dynamic
+        // block); the weekly rule, and so its copies, exist only when it is enabled.
+        dynamic: { copy_action: copyActionBlock(copies) },
       }),
     });
 
@@ -161,6 +214,63 @@ export class BackupPlanConstruct extends Construct {
           Fn.conditional(props.backupRootVolume, [props.rootVolumeArn], []),
         ]),
       ),
+    });
+
+    // Copies into other vaults: AWS Backup checks the role may copy into each destination
+    // (cross-account destinations also need a vault access policy there, see docs).
+    const copyCount = Token.asNumber(Fn.conditional(hasCopies, 1, 0));
+    const copyPolicy = new DataAwsIamPolicyDocument(this, 'copy_policy', {
+      count: copyCount,
+      statement: [
+        {
+          sid: 'CopyIntoDestinationVaults',
+          actions: ['backup:CopyIntoBackupVault'],
+          resources: destinationVaultArns(copies),
+        },
+      ],
+    });
+    new IamRolePolicy(this, 'role_copies', {
+      count: copyCount,
+      name: 'copy-to-destination-vaults',
+      role: role.name,
+      policy: oneAttribute(copyPolicy, 'json'),
+    });
+
+    if (props.vaultLock !== undefined) {
+      createVaultLock(this, {
+        vaultName: vault.name,
+        lock: props.vaultLock,
+        rules: [
+          { name: 'backup_retention_days', retentionDays: props.retentionDays, when: true },
+          {
+            name: 'weekly_backup_retention_days',
+            retentionDays: props.weeklyRetentionDays,
+            when: props.enableWeeklyBackup,
+          },
+        ],
+      });
+    }
+
+    const restoreTesting = createRestoreTesting(this, {
+      namePrefix: props.namePrefix,
+      enabled: props.enableRestoreTesting ?? true,
+      schedule: props.restoreTestingSchedule ?? DEFAULT_RESTORE_TESTING_SCHEDULE,
+      vaultArn: vault.arn,
+      dataVolumeArn: props.dataVolumeArn,
+      availabilityZone: props.availabilityZone,
+      roleArn: role.arn,
+      validationWindowHours: props.restoreTestingValidationWindowHours ?? 2,
+      selectionWindowDays: 7,
+      startWindowHours: 24,
+    });
+
+    createBackupEventRules(this, {
+      namePrefix: props.namePrefix,
+      vaultArn: vault.arn,
+      roleArn: role.arn,
+      topicArn: props.notificationTopicArn,
+      copyFailures: Op.and(props.enableFailureNotifications, hasCopies),
+      restoreFailures: props.enableFailureNotifications,
     });
 
     // Failure-only messages: one per failed, aborted or expired job of this vault.
@@ -184,5 +294,15 @@ export class BackupPlanConstruct extends Construct {
     this.vaultArn = vault.arn;
     this.roleArn = role.arn;
     this.planId = plan.id;
+    this.hasCopies = hasCopies;
+    this.restoreTestingPlanName = restoreTesting.planName;
   }
+}
+
+/** The destination vault ARNs: `list[*].destination_vault_arn`, or the literal ARNs. */
+function destinationVaultArns(copies: unknown): string[] {
+  if (Token.isUnresolved(copies)) {
+    return Token.asList(propertyAccess(copies, ['*', 'destination_vault_arn']));
+  }
+  return (copies as { destination_vault_arn: string }[]).map((c) => c.destination_vault_arn);
 }

@@ -1,9 +1,14 @@
+import { DataAwsEbsSnapshot } from '@cdktf/provider-aws/lib/data-aws-ebs-snapshot';
+import { DataAwsEbsVolume } from '@cdktf/provider-aws/lib/data-aws-ebs-volume';
+import { DataAwsEbsVolumes } from '@cdktf/provider-aws/lib/data-aws-ebs-volumes';
+import { DataAwsRegion } from '@cdktf/provider-aws/lib/data-aws-region';
 import { EbsSnapshot } from '@cdktf/provider-aws/lib/ebs-snapshot';
 import { EbsVolume } from '@cdktf/provider-aws/lib/ebs-volume';
-import { Fn, Op, Token } from 'cdktf';
+import { Fn, Op, TerraformIterator, TerraformLocal, Token } from 'cdktf';
 import { Construct } from 'constructs';
+import { MovedBlock } from './util/moved';
 import { countWhen, Flag, oneAttribute } from './util/plan-time';
-import { requireInRange, requireOneOf } from './util/validate';
+import { isLiteral, PropValidationError, requireInRange, requireOneOf } from './util/validate';
 
 export const DATA_VOLUME_TYPES = ['gp3', 'gp2', 'io1', 'io2'] as const;
 /** Volume types that take a provisioned IOPS value. */
@@ -40,18 +45,46 @@ export interface DataVolumeProps {
   readonly kmsKeyId?: string;
   /** Take a snapshot right after the volume is created. */
   readonly createInitialSnapshot: Flag;
+  /**
+   * Restore the data volume from this EBS snapshot (`snap-...`) or AWS Backup recovery point
+   * (`arn:aws:ec2:<region>::snapshot/snap-...`): a new volume is created from it and attached;
+   * the previous volume stays, detached and protected. @default - a blank volume
+   */
+  readonly snapshotId?: string;
 }
+
+/** The generation key of the volume created blank (no snapshot). */
+export const INITIAL_GENERATION = 'initial';
+/** Tags the module uses to find its own data volumes (current and detached). */
+export const DATA_VOLUME_TAGS = {
+  deployment: 'pmm:deployment',
+  generation: 'pmm:data-volume-generation',
+  state: 'pmm:data-volume-state',
+  kmsKey: 'pmm:data-volume-kms-key',
+} as const;
+/** `pmm:data-volume-kms-key` of a volume encrypted with the AWS-managed key. */
+export const AWS_MANAGED_EBS_KEY = 'aws/ebs';
 
 /**
  * The PMM data volume: encrypted, in the instance's AZ, never destroyed by Terraform
  * (`prevent_destroy`), tagged for backup. The host attaches it as /dev/xvdf and mounts it at
  * /srv; it outlives any instance.
+ *
+ * Volumes are keyed by their *generation*: `initial` (created blank) or the snapshot they were
+ * restored from. Setting `snapshotId` adds a generation; the volumes of earlier generations
+ * are found again on every plan by their tags (`pmm:deployment`, `pmm:data-volume-generation`)
+ * and stay in the for_each with their own recorded attributes, so Terraform never plans to
+ * destroy them: they stay detached, tagged `pmm:data-volume-state = detached`, until the
+ * operator deletes them on purpose (docs/recovery.md).
  */
 export class DataVolume extends Construct {
+  /** ID of the volume in use (the current generation). */
   public readonly volumeId: string;
   public readonly volumeArn: string;
   /** ID of the initial snapshot; null when create_initial_snapshot is false. */
   public readonly initialSnapshotId: string;
+  /** IDs of the module's data volumes that are no longer attached (earlier generations). */
+  public readonly detachedVolumeIds: string[];
 
   constructor(scope: Construct, id: string, props: DataVolumeProps) {
     super(scope, id);
@@ -59,39 +92,208 @@ export class DataVolume extends Construct {
     requireInRange('DataVolume', 'sizeGiB', props.sizeGiB, 1, 16384);
     requireInRange('DataVolume', 'iops', props.iops, 100, 64000);
     requireInRange('DataVolume', 'throughputMiBps', props.throughputMiBps, 125, 1000);
+    requireSnapshotReference('DataVolume', 'snapshotId', props.snapshotId);
 
     const takesIops = Fn.contains([...IOPS_VOLUME_TYPES], props.volumeType);
     const takesThroughput = Op.eq(props.volumeType, 'gp3');
-    const volume = new EbsVolume(this, 'volume', {
-      availabilityZone: props.availabilityZone,
+    const region = new DataAwsRegion(this, 'region', {});
+    // Every value the expressions below need, as one local (tokens cannot be embedded in a
+    // hand-written HCL expression, but a local's attributes can be referenced from one).
+    const inputs = new TerraformLocal(this, 'inputs', {
+      prefix: props.namePrefix,
+      az: props.availabilityZone,
       size: props.sizeGiB,
       type: props.volumeType,
-      iops: Token.asNumber(Fn.conditional(takesIops, props.iops, Token.nullValue())),
-      throughput: Token.asNumber(
-        Fn.conditional(takesThroughput, props.throughputMiBps, Token.nullValue()),
+      iops: Fn.conditional(takesIops, props.iops, Token.nullValue()),
+      throughput: Fn.conditional(takesThroughput, props.throughputMiBps, Token.nullValue()),
+      kms_key_id: props.kmsKeyId ?? Token.nullValue(),
+      snapshot: props.snapshotId ?? Token.nullValue(),
+      region: region.name,
+    });
+    const input = `local.${inputs.friendlyUniqueId}`;
+
+    // The module's data volumes that exist now, found by their tags.
+    const discovered = new DataAwsEbsVolumes(this, 'discovered', {
+      filter: [
+        { name: `tag:${DATA_VOLUME_TAGS.deployment}`, values: [props.namePrefix] },
+        { name: 'tag:pmm:volume', values: ['data'] },
+      ],
+    });
+    const each = TerraformIterator.fromList(discovered.ids);
+    const known = new DataAwsEbsVolume(this, 'known', {
+      forEach: each,
+      filter: [{ name: 'volume-id', values: [each.value] }],
+    });
+    const knownAddr = `data.${known.terraformResourceType}.${known.friendlyUniqueId}`;
+
+    const t = DATA_VOLUME_TAGS;
+    const generations = new TerraformLocal(
+      this,
+      'generations',
+      `\${{
+        snapshot_id = ${input}.snapshot == null ? null : regex("snap-[0-9a-f]+$", ${input}.snapshot)
+        current = ${input}.snapshot == null ? "${INITIAL_GENERATION}" : regex("snap-[0-9a-f]+$", ${input}.snapshot)
+        known = { for id, v in ${knownAddr} : v.tags["${t.generation}"] => v... if contains(keys(v.tags), "${t.generation}") }
+      }}`,
+    );
+    const gen = `local.${generations.friendlyUniqueId}`;
+    // The volumes Terraform manages: the current generation from the variables, every other
+    // known generation frozen at its recorded attributes (so it is never changed or replaced).
+    const volumes = new TerraformLocal(
+      this,
+      'volumes',
+      `\${merge(
+        { for k, vs in ${gen}.known : k => {
+            az = vs[0].availability_zone
+            snapshot_id = vs[0].snapshot_id == "" ? null : vs[0].snapshot_id
+            size = vs[0].size
+            type = vs[0].volume_type
+            iops = contains(["gp3", "io1", "io2"], vs[0].volume_type) ? vs[0].iops : null
+            throughput = vs[0].volume_type == "gp3" ? vs[0].throughput : null
+            kms_key_id = vs[0].kms_key_id == "" ? null : vs[0].kms_key_id
+            tags = merge(vs[0].tags, { "${t.state}" = "detached" })
+          } if k != ${gen}.current },
+        { (${gen}.current) = {
+            az = ${input}.az
+            snapshot_id = ${gen}.snapshot_id
+            size = ${input}.size
+            type = ${input}.type
+            iops = ${input}.iops
+            throughput = ${input}.throughput
+            kms_key_id = ${input}.kms_key_id
+            tags = {
+              Name = "\${${input}.prefix}-data"
+              Backup = "true"
+              "pmm:volume" = "data"
+              "${t.deployment}" = ${input}.prefix
+              "${t.generation}" = ${gen}.current
+              "${t.state}" = "in-use"
+              "${t.kmsKey}" = coalesce(${input}.kms_key_id, "${AWS_MANAGED_EBS_KEY}")
+            }
+        } }
+      )}`,
+    );
+
+    // The snapshot a new generation is created from, read only while that volume does not
+    // exist yet (AWS Backup deletes expired recovery points; later plans must not need it).
+    const snapshot = new DataAwsEbsSnapshot(this, 'restore_snapshot', {
+      count: Token.asNumber(
+        `\${${gen}.snapshot_id != null && !contains(keys(${gen}.known), ${gen}.current) ? 1 : 0}`,
       ),
+      snapshotIds: [Token.asString(`\${${gen}.snapshot_id}`)],
+    });
+    const snapshotAddr = `data.${snapshot.terraformResourceType}.${snapshot.friendlyUniqueId}`;
+
+    const vol = TerraformIterator.fromMap(Token.asAnyMap(`\${local.${volumes.friendlyUniqueId}}`));
+    const volume = new EbsVolume(this, 'volume', {
+      forEach: vol,
+      availabilityZone: vol.getString('az'),
+      snapshotId: vol.getString('snapshot_id'),
+      size: vol.getNumber('size'),
+      type: vol.getString('type'),
+      iops: vol.getNumber('iops'),
+      throughput: vol.getNumber('throughput'),
       encrypted: true,
-      kmsKeyId: props.kmsKeyId,
-      tags: { Name: `${props.namePrefix}-data`, Backup: 'true', 'pmm:volume': 'data' },
+      kmsKeyId: vol.getString('kms_key_id'),
+      tags: vol.getStringMap('tags'),
       lifecycle: {
         // The one literal switch: Terraform must never destroy PMM's data.
         preventDestroy: true,
-        // Combinations EBS rejects fail at plan, naming the variables, not at apply.
-        precondition: dataVolumePreconditions(props),
+        // Combinations EBS rejects fail at plan, naming the variables, not at apply; so does
+        // a change that would need a new volume without a snapshot to fill it.
+        precondition: [
+          ...dataVolumePreconditions(props),
+          ...generationPreconditions(gen, input, snapshotAddr),
+        ],
       },
     });
+    const volumeAddr = `${volume.terraformResourceType}.${volume.friendlyUniqueId}`;
+    // Deployments from before generations had one volume at the bare address.
+    new MovedBlock(
+      this,
+      'moved_to_generations',
+      volumeAddr,
+      `${volumeAddr}["${INITIAL_GENERATION}"]`,
+    );
 
-    const snapshot = new EbsSnapshot(this, 'initial_snapshot', {
+    // Locals, so that other constructs get real references (a hand-written "${...}" string
+    // passed into an Fn.* call would be escaped as a literal).
+    const local = (name: string, expression: string) => new TerraformLocal(this, name, expression);
+    this.volumeId = local('current_id', `\${${volumeAddr}[${gen}.current].id}`).asString;
+    this.volumeArn = local('current_arn', `\${${volumeAddr}[${gen}.current].arn}`).asString;
+    this.detachedVolumeIds = local(
+      'detached_ids',
+      `\${[for k, v in ${volumeAddr} : v.id if k != ${gen}.current]}`,
+    ).asList;
+
+    const initial = new EbsSnapshot(this, 'initial_snapshot', {
       count: countWhen(props.createInitialSnapshot),
-      volumeId: volume.id,
+      volumeId: this.volumeId,
       description: `Initial snapshot of the ${props.namePrefix} PMM data volume`,
       tags: { Name: `${props.namePrefix}-data-initial` },
+      // A snapshot of the first (blank) volume; a restore must not replace it.
+      lifecycle: { ignoreChanges: ['volume_id', 'description'] },
     });
-
-    this.volumeId = volume.id;
-    this.volumeArn = volume.arn;
-    this.initialSnapshotId = oneAttribute(snapshot, 'id');
+    this.initialSnapshotId = oneAttribute(initial, 'id');
   }
+}
+
+/** A snapshot id or an AWS Backup recovery point ARN of an EBS snapshot. */
+export const SNAPSHOT_REFERENCE =
+  '^(snap-[0-9a-f]{8,17}|arn:aws[a-z-]*:ec2:[a-z0-9-]+::snapshot/snap-[0-9a-f]{8,17})$';
+
+function requireSnapshotReference(construct: string, prop: string, value?: string): void {
+  if (!isLiteral(value)) return;
+  if (!new RegExp(SNAPSHOT_REFERENCE).test(value!)) {
+    throw new PropValidationError(
+      construct,
+      prop,
+      `"${value}" is neither a snapshot id (snap-...) nor a recovery point ARN (arn:aws:ec2:<region>::snapshot/snap-...)`,
+    );
+  }
+}
+
+/**
+ * Plan-time refusals of changes that need a new volume but give no snapshot to fill it, and
+ * of a snapshot that cannot be used. They name the variable and the procedure; without them
+ * Terraform would stop at prevent_destroy with a message that names neither.
+ */
+export function generationPreconditions(gen: string, input: string, snapshotAddr: string) {
+  const t = DATA_VOLUME_TAGS;
+  // Terraform does not short-circuit || and &&: guards are conditionals, so the checks of the
+  // current generation's known volume are only evaluated when it exists.
+  const ifKnownCurrent = (check: string) =>
+    `\${each.key != ${gen}.current ? true : (contains(keys(${gen}.known), ${gen}.current) ? ${check} : true)}`;
+  const knownCurrent = `${gen}.known[${gen}.current][0]`;
+  const desiredKey = `coalesce(${input}.kms_key_id, "${AWS_MANAGED_EBS_KEY}")`;
+  const restore =
+    'data_volume_snapshot_id to a new snapshot or AWS Backup recovery point of the data volume (docs/recovery.md, "Restore or move the data volume")';
+  return [
+    {
+      condition: ifKnownCurrent(`${knownCurrent}.availability_zone == ${input}.az`),
+      errorMessage: `private_subnet_ids[0] is in another Availability Zone than the data volume, and an EBS volume cannot move between zones. To move PMM, also set ${restore}: the volume is restored in the new zone and the current one stays, detached. Otherwise keep the first private subnet in the volume's zone.`,
+    },
+    {
+      condition: ifKnownCurrent(
+        `lookup(${knownCurrent}.tags, "${t.kmsKey}", ${desiredKey}) == ${desiredKey}`,
+      ),
+      errorMessage: `kms_key_id differs from the key the data volume is encrypted with, and EBS cannot re-encrypt a volume in place. To change the key, also set ${restore}: the new volume is encrypted with the new key and the current one stays, detached. Otherwise keep kms_key_id as it was.`,
+    },
+    {
+      condition: ifKnownCurrent(`lookup(${knownCurrent}.tags, "${t.state}", "in-use") == "in-use"`),
+      errorMessage: `data_volume_snapshot_id selects a data volume that is detached (an earlier generation): removing or reverting data_volume_snapshot_id would switch PMM back to old data. Keep data_volume_snapshot_id at the snapshot of the volume in use; to go back to a detached volume, snapshot it and set data_volume_snapshot_id to that snapshot (docs/recovery.md).`,
+    },
+    {
+      condition: `\${each.key != ${gen}.current || ${input}.snapshot == null ? true : (startswith(${input}.snapshot, "arn:") ? split(":", ${input}.snapshot)[3] == ${input}.region : true)}`,
+      errorMessage:
+        'data_volume_snapshot_id is a recovery point in another region: copy it to this region first (AWS Backup copy job) and use the copy.',
+    },
+    {
+      condition: `\${each.key != ${gen}.current || length(${snapshotAddr}) == 0 ? true : ${input}.size >= ${snapshotAddr}[0].volume_size}`,
+      errorMessage:
+        'ebs_volume_size is smaller than the snapshot in data_volume_snapshot_id: a volume restored from a snapshot must be at least as large as the snapshot.',
+    },
+  ];
 }
 
 /** `type != t || condition`: a check that applies to one volume type only. */

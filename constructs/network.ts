@@ -4,6 +4,7 @@ import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
 import { Fn, IResolvable, TerraformIterator, Token } from 'cdktf';
 import { Construct } from 'constructs';
+import { InstanceEgress } from './instance-egress';
 import { countWhenSet } from './util/plan-time';
 import { requireNonEmpty } from './util/validate';
 
@@ -38,6 +39,11 @@ export interface NetworkProps {
    * instance (one rule per group, however many ASGs share it).
    */
   readonly monitoredAsgs: IResolvable | object[];
+  /**
+   * Allow-list of IPv4 CIDR blocks the instance may reach (a module expression may be null).
+   * @default - all outbound traffic
+   */
+  readonly egressCidrBlocks?: string[];
 }
 
 /**
@@ -154,19 +160,16 @@ export class Network extends Construct {
       referencedSecurityGroupId: Token.asString(asgGroups.value),
       tags: { Name: `${props.namePrefix}-instance-grpc-from-${asgGroups.value}` },
     });
-    new VpcSecurityGroupEgressRule(this, 'instance_all_out_ipv4', {
+    // Outbound: open by default, or an allow-list (instance-egress.ts; same addresses).
+    new InstanceEgress(this, 'instance_egress', {
+      namePrefix: props.namePrefix,
       securityGroupId: instanceSg.id,
-      description: 'All IPv4 traffic out (image pulls, AWS APIs, monitored databases)',
-      ipProtocol: '-1',
-      cidrIpv4: '0.0.0.0/0',
-      tags: { Name: `${props.namePrefix}-instance-all-out-ipv4` },
-    });
-    new VpcSecurityGroupEgressRule(this, 'instance_all_out_ipv6', {
-      securityGroupId: instanceSg.id,
-      description: 'All IPv6 traffic out (dual-stack subnets)',
-      ipProtocol: '-1',
-      cidrIpv6: '::/0',
-      tags: { Name: `${props.namePrefix}-instance-all-out-ipv6` },
+      cidrBlocks: props.egressCidrBlocks,
+      rdsSecurityGroupIds: props.rdsSecurityGroupIds,
+      databasePorts: [
+        { engine: 'PostgreSQL', port: PORTS.postgresql },
+        { engine: 'MySQL', port: PORTS.mysql },
+      ],
     });
 
     // ---- RDS: PostgreSQL and MySQL in from the instance, on each given RDS group.

@@ -57,6 +57,10 @@ export class Notifications extends Construct {
           principals: [{ type: 'Service', identifiers: PUBLISHING_SERVICES }],
           actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
           resources: ['*'],
+          // Only on behalf of this account's alarms and rules (confused-deputy guard).
+          condition: [
+            { test: 'StringEquals', variable: 'aws:SourceAccount', values: [account.accountId] },
+          ],
         },
       ],
     });
@@ -92,6 +96,11 @@ export class Notifications extends Construct {
             'sns:Publish',
           ],
           resources: [topic.arn],
+          // Explicit: only principals of this account (the root principal already means
+          // that; the condition makes the policy's scope checkable, checkov CKV_AWS_385).
+          condition: [
+            { test: 'StringEquals', variable: 'aws:PrincipalAccount', values: [account.accountId] },
+          ],
         },
         {
           sid: 'ServicesOfThisAccountPublish',

@@ -1,11 +1,16 @@
-import { Fn, Token } from 'cdktf';
+import { Fn, IResolvable, Op, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { AdminSecret } from './admin-secret';
 import { BackupPlanConstruct } from './backup';
+import { backupDrAlarmDefinitions } from './backup-alarms';
+import { CopyDestinations } from './backup-copies';
+import { BackupVaultLock } from './backup-vault-lock';
 import { DataVolume } from './data-volume';
 import { FrontDoor } from './front-door';
 import { PmmHost } from './host';
 import { PmmLogs } from './logs';
+import { NameLock } from './name-lock';
+import { PmmConfig } from './pmm-config';
 import { Monitoring } from './monitoring';
 import { Network } from './network';
 import { Notifications } from './notifications';
@@ -76,6 +81,8 @@ export interface PmmDeploymentProps {
   readonly kmsKeyId?: string;
   /** @default false */
   readonly createInitialSnapshot?: Flag;
+  /** @default - keep the current data volume (no restore) */
+  readonly dataVolumeSnapshotId?: string;
 
   // ---- front door ----
   /** @default ['0.0.0.0/0'] */
@@ -114,6 +121,14 @@ export interface PmmDeploymentProps {
   readonly backupVaultForceDestroy?: Flag;
   /** @default true */
   readonly enableBackupAlarms?: Flag;
+  /** @default [] */
+  readonly backupCopyDestinations?: CopyDestinations;
+  /** @default - no vault lock */
+  readonly backupVaultLock?: BackupVaultLock | IResolvable;
+  /** @default true */
+  readonly enableRestoreTesting?: Flag;
+  /** @default 'cron(0 7 1 * ? *)' (monthly) */
+  readonly restoreTestingSchedule?: string;
 
   // ---- monitoring ----
   /** @default [] */
@@ -124,6 +139,15 @@ export interface PmmDeploymentProps {
   readonly createDashboard?: Flag;
   /** @default 365 */
   readonly logRetentionDays?: number;
+
+  // ---- hardening (issue 13) ----
+  /**
+   * IPv4 CIDR blocks the instance may reach; null/undefined allows all outbound traffic.
+   * @default - all outbound traffic
+   */
+  readonly instanceEgressCidrBlocks?: string[];
+  /** @default - CloudWatch Logs' service-managed encryption */
+  readonly logKmsKeyArn?: string;
 
   // ---- access ----
   /** @default [] */
@@ -150,6 +174,7 @@ export class PmmDeployment extends Construct {
   public readonly logs: PmmLogs;
   public readonly adminSecret: AdminSecret;
   public readonly dataVolume: DataVolume;
+  public readonly config: PmmConfig;
   public readonly host: PmmHost;
   public readonly frontDoor: FrontDoor;
   public readonly backup: BackupPlanConstruct;
@@ -178,6 +203,33 @@ export class PmmDeployment extends Construct {
       ),
     );
 
+    // A rename would half-apply (stateful resources destroyed): refused at plan time.
+    new NameLock(this, 'name_lock', {
+      names: [
+        {
+          variable: 'service_name',
+          value: serviceName,
+          feeds:
+            'the log group (its history), the backup vault (its recovery points: AWS refuses to delete it, so the apply would stop half-way), the admin secret and the SNS topic (its confirmed subscriptions)',
+        },
+        {
+          variable: 'environment',
+          value: props.environment,
+          feeds:
+            'the backup vault (its recovery points: AWS refuses to delete it, so the apply would stop half-way), the admin secret and the SNS topic (its confirmed subscriptions)',
+        },
+        {
+          variable: 'sns_topic_name',
+          value: Token.asString(Fn.coalesce([props.snsTopicName ?? null, `${namePrefix}-alarms`])),
+          feeds: 'the alarm SNS topic (its confirmed email subscriptions)',
+          procedure:
+            'add the other topic to alarm_topic_arns, which every alarm also notifies (docs/operations.md, "Renaming a deployment")',
+        },
+      ],
+      procedure:
+        'use tags for a new label, or deploy a second module instance under the new name restored from the latest recovery point, then remove this one (docs/operations.md, "Renaming a deployment")',
+    });
+
     this.notifications = new Notifications(this, 'notifications', {
       namePrefix,
       topicName: props.snsTopicName,
@@ -185,7 +237,11 @@ export class PmmDeployment extends Construct {
       alarmTopicArns: props.alarmTopicArns ?? [],
     });
 
-    this.logs = new PmmLogs(this, 'logs', { serviceName, retentionDays: logRetentionDays });
+    this.logs = new PmmLogs(this, 'logs', {
+      serviceName,
+      retentionDays: logRetentionDays,
+      kmsKeyArn: props.logKmsKeyArn,
+    });
 
     this.network = new Network(this, 'network', {
       namePrefix,
@@ -195,6 +251,7 @@ export class PmmDeployment extends Construct {
       adminCidrBlock: props.adminCidrBlock,
       rdsSecurityGroupIds: props.rdsSecurityGroupIds ?? [],
       monitoredAsgs,
+      egressCidrBlocks: props.instanceEgressCidrBlocks,
     });
 
     this.adminSecret = new AdminSecret(this, 'admin_secret', {
@@ -211,6 +268,7 @@ export class PmmDeployment extends Construct {
       throughputMiBps: props.ebsThroughputMiBps ?? 125,
       kmsKeyId: props.kmsKeyId,
       createInitialSnapshot: props.createInitialSnapshot ?? false,
+      snapshotId: props.dataVolumeSnapshotId,
     });
 
     this.frontDoor = new FrontDoor(this, 'front_door', {
@@ -229,9 +287,22 @@ export class PmmDeployment extends Construct {
       accessLogsBucketForceDestroy: props.albLogsBucketForceDestroy ?? false,
     });
 
+    this.config = new PmmConfig(this, 'config', {
+      namePrefix,
+      pmmVersion: props.pmmVersion ?? '3',
+      disableTelemetry: props.disableTelemetry ?? true,
+      publicAddress: this.frontDoor.primaryFqdn,
+      dataVolumeId: this.dataVolume.volumeId,
+      adminSecretArn: this.adminSecret.secretArn,
+      postgresqlCustomQueries: {
+        high: props.postgresqlCustomQueriesHighResolution,
+        medium: props.postgresqlCustomQueriesMediumResolution,
+        low: props.postgresqlCustomQueriesLowResolution,
+      },
+    });
+
     this.host = new PmmHost(this, 'host', {
       namePrefix,
-      serviceName,
       subnetId: this.network.instanceSubnetId,
       securityGroupId: this.network.instanceSecurityGroupId,
       instanceType: props.instanceType ?? 'm5.large',
@@ -239,18 +310,11 @@ export class PmmDeployment extends Construct {
       kmsKeyId: props.kmsKeyId,
       sshKeyName: props.sshKeyName,
       enableDetailedMonitoring: props.enableDetailedMonitoring ?? true,
-      pmmVersion: props.pmmVersion ?? '3',
-      disableTelemetry: props.disableTelemetry ?? true,
-      publicAddress: this.frontDoor.primaryFqdn,
       dataVolume: this.dataVolume,
-      adminSecret: this.adminSecret,
+      adminSecretArn: this.adminSecret.secretArn,
+      config: this.config,
       logGroupName: this.logs.logGroupName,
       logGroupArn: this.logs.logGroupArn,
-      postgresqlCustomQueries: {
-        high: props.postgresqlCustomQueriesHighResolution,
-        medium: props.postgresqlCustomQueriesMediumResolution,
-        low: props.postgresqlCustomQueriesLowResolution,
-      },
     });
     this.frontDoor.registerTarget(this.host.instanceId);
 
@@ -268,6 +332,11 @@ export class PmmDeployment extends Construct {
       forceDestroy: props.backupVaultForceDestroy ?? false,
       notificationTopicArn: this.notifications.topicArn,
       enableFailureNotifications: props.enableBackupAlarms ?? true,
+      copyDestinations: props.backupCopyDestinations,
+      vaultLock: props.backupVaultLock,
+      enableRestoreTesting: props.enableRestoreTesting,
+      restoreTestingSchedule: props.restoreTestingSchedule,
+      availabilityZone: this.network.instanceAvailabilityZone,
     });
 
     const monitoredRds = toTerraformRds(props.monitoredRds ?? []);
@@ -287,7 +356,13 @@ export class PmmDeployment extends Construct {
       pmmInstanceSecurityGroupId: this.network.instanceSecurityGroupId,
       pmmPrivateIp: this.host.privateIp,
       adminSecretArn: this.adminSecret.secretArn,
+      secretReaderArns: props.secretReaders ?? [],
       logRetentionDays,
+      logKmsKeyArn: props.logKmsKeyArn,
+    });
+    this.adminSecret.restrictReaders({
+      hostRoleArn: this.host.roleArn,
+      reconcilerRoleArn: this.reconciler.roleArn,
     });
     this.rdsMonitoring.attachReconciler(this.reconciler);
 
@@ -308,5 +383,12 @@ export class PmmDeployment extends Construct {
       reconcilerEnabled: this.reconciler.enabled,
       createDashboard: props.createDashboard ?? false,
     });
+    for (const def of backupDrAlarmDefinitions({
+      namePrefix,
+      copyFailures: Op.and(props.enableBackupAlarms ?? true, this.backup.hasCopies),
+      restoreFailures: props.enableBackupAlarms ?? true,
+    })) {
+      this.monitoring.alarms.alarm(def);
+    }
   }
 }

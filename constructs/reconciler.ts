@@ -1,13 +1,16 @@
 import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
 import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
+import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
 import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
+import { DataAwsRegion } from '@cdktf/provider-aws/lib/data-aws-region';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
 import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret';
+import { SecretsmanagerSecretPolicy } from '@cdktf/provider-aws/lib/secretsmanager-secret-policy';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { SsmParameter } from '@cdktf/provider-aws/lib/ssm-parameter';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
@@ -18,6 +21,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { countWhen, countWhenNotEmpty, Flag, isNotEmpty, oneAttribute } from './util/plan-time';
 import { PROJECT_ROOT } from './util/project-paths';
+import { denyReadsExcept } from './secret-read-guard';
 import { requireInRange } from './util/validate';
 
 /** The zip `npm run build:lambda` writes (functions/asg-reconciler/build.ts). */
@@ -51,8 +55,16 @@ export interface AsgReconcilerProps {
   readonly pmmPrivateIp: string;
   /** Secrets Manager ARN of the PMM admin password. */
   readonly adminSecretArn: string;
+  /**
+   * `secret_readers`: roles that keep read access to the enrolment secret (besides the
+   * reconciler and instance credentials).
+   * @default []
+   */
+  readonly secretReaderArns?: string[];
   /** Retention of the Lambda's log group. */
   readonly logRetentionDays: number;
+  /** @default - CloudWatch Logs' service-managed encryption */
+  readonly logKmsKeyArn?: string;
   /**
    * Lambda timeout; polling of install commands stops 30 s before it.
    * @default 300
@@ -130,6 +142,11 @@ export class AsgReconciler extends Construct {
 
     const partition = new DataAwsPartition(this, 'partition', { count });
     const partitionName = oneAttribute(partition, 'partition');
+    const region = oneAttribute(new DataAwsRegion(this, 'region', { count }), 'name');
+    const accountId = oneAttribute(
+      new DataAwsCallerIdentity(this, 'account', { count }),
+      'account_id',
+    );
 
     // ---- network: its own SG; 80 to the PMM instance, 443 to the AWS APIs ----
     const sg = new SecurityGroup(this, 'security_group', {
@@ -220,10 +237,39 @@ export class AsgReconciler extends Construct {
       }),
     });
     const roleName = oneAttribute(role, 'name');
+    // Issue 13: the value only for the reconciler, secret_readers and instance credentials
+    // (the monitored ASG roles, which the module cannot name, read it with their own roles).
+    new SecretsmanagerSecretPolicy(this, 'enrolment_secret_policy', {
+      count,
+      secretArn: enrolmentSecretArn,
+      blockPublicPolicy: true,
+      policy: Fn.jsonencode({
+        Version: '2012-10-17',
+        Statement: [
+          denyReadsExcept({
+            sid: 'OnlyReconcilerReadersAndInstancesRead',
+            allowedPrincipalArns: Fn.concat([
+              [oneAttribute(role, 'arn')],
+              props.secretReaderArns ?? [],
+            ]),
+            exemptInstanceCredentials: true,
+          }),
+        ],
+      }),
+    });
     const vpcAccess = new IamRolePolicyAttachment(this, 'vpc_access', {
       count,
       role: roleName,
-      policyArn: `arn:${partitionName}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole`,
+      // ENI management only: the log permissions of AWSLambdaVPCAccessExecutionRole cover
+      // every log group of the account; the function's own group is granted below.
+      policyArn: `arn:${partitionName}:iam::aws:policy/service-role/AWSLambdaENIManagementAccess`,
+    });
+    const logGroup = new CloudwatchLogGroup(this, 'log_group', {
+      count,
+      name: `/aws/lambda/${name}`,
+      retentionInDays: props.logRetentionDays,
+      kmsKeyId: props.logKmsKeyArn,
+      tags: { Name: name },
     });
     const policy = new IamRolePolicy(this, 'policy', {
       count,
@@ -243,16 +289,22 @@ export class AsgReconciler extends Construct {
             Sid: 'RunInstallDocument',
             Effect: 'Allow',
             Action: 'ssm:SendCommand',
-            Resource: `arn:${partitionName}:ssm:*::document/AWS-RunShellScript`,
+            Resource: `arn:${partitionName}:ssm:${region}::document/AWS-RunShellScript`,
           },
           {
             Sid: 'OnMonitoredAsgInstancesOnly',
             Effect: 'Allow',
             Action: 'ssm:SendCommand',
-            Resource: `arn:${partitionName}:ec2:*:*:instance/*`,
+            Resource: `arn:${partitionName}:ec2:${region}:${accountId}:instance/*`,
             Condition: {
               StringEquals: { 'ssm:resourceTag/aws:autoscaling:groupName': asgNames },
             },
+          },
+          {
+            Sid: 'WriteOwnLogGroup',
+            Effect: 'Allow',
+            Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+            Resource: `${oneAttribute(logGroup, 'arn')}:*`,
           },
           {
             // GetCommandInvocation: install results. ListCommands: installs an earlier run
@@ -291,13 +343,7 @@ export class AsgReconciler extends Construct {
       }),
     });
 
-    // ---- logs, function, schedule ----
-    const logGroup = new CloudwatchLogGroup(this, 'log_group', {
-      count,
-      name: `/aws/lambda/${name}`,
-      retentionInDays: props.logRetentionDays,
-      tags: { Name: name },
-    });
+    // ---- function, schedule ----
 
     const bundle = new TerraformAsset(this, 'bundle', {
       path: RECONCILER_ZIP,

@@ -1,78 +1,109 @@
 /**
- * `npm run build:module`: writes a self-contained Terraform module folder
- * (default dist/terraform-aws-pmm/, or the first argument): main.tf.json, its assets with
- * module-relative paths, a README with the generated inputs/outputs tables, and
- * examples/basic. The folder works wherever it is moved or copied.
+ * `npm run build:module`: writes a self-contained Terraform module folder laid out like the
+ * terraform-aws-modules modules (default dist/terraform-aws-pmm/, or the first argument):
+ *   versions.tf.json, variables.tf.json, outputs.tf.json, main.tf.json (split from the
+ *   synthesized module stack), assets/ (module-relative paths), README.md with generated
+ *   Requirements/Providers/Resources/Inputs/Outputs tables, LICENSE, CHANGELOG.md,
+ *   examples/basic and examples/complete, tests/*.tftest.hcl (`terraform test`).
+ * The folder works wherever it is moved or copied.
  */
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { MODULE_PROVIDER_VERSIONS } from '../stacks/module-stack';
-import { renderInterfaceDocs } from './module-docs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { moduleReadme } from './module-readme';
+import { MOCK_PROVIDER_HCL, renderValidationTests } from './module-tests';
 import { readStackJson, synthModuleStack } from './synth-module';
+import type { TfJson } from './verify/lib/tf-json';
 
 const root = resolve(__dirname, '..');
 
-export function buildModule(outDir: string): string {
+/** The module's Terraform JSON files, by name. Together they are the synthesized stack. */
+export function splitModuleJson(tf: TfJson): Record<string, TfJson> {
+  const { terraform, variable, output, ...rest } = tf;
+  delete rest['//']; // cdktf's stack metadata: noise to module users
+  return {
+    'versions.tf.json': { terraform },
+    'variables.tf.json': { variable },
+    'outputs.tf.json': { output },
+    'main.tf.json': rest,
+  };
+}
+
+/** The module folder's Terraform JSON merged back into one document (tools that want one). */
+export function readModuleFolder(dir: string): TfJson {
+  const out: TfJson = {};
+  for (const f of readdirSync(dir)
+    .filter((x) => x.endsWith('.tf.json'))
+    .sort()) {
+    const part = JSON.parse(readFileSync(join(dir, f), 'utf8')) as TfJson;
+    for (const [k, v] of Object.entries(part)) {
+      out[k] = out[k] && typeof v === 'object' ? { ...out[k], ...v } : v;
+    }
+  }
+  return out;
+}
+
+const writeJson = (path: string, v: unknown) =>
+  writeFileSync(path, JSON.stringify(v, null, 2) + '\n');
+
+export function buildModule(outDir: string): { dir: string; files: string[] } {
   const stackDir = synthModuleStack();
   const tf = readStackJson(stackDir);
-  delete tf['//']; // cdktf's stack metadata (machine-independent, but noise to module users)
+  delete tf['//'];
 
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, 'main.tf.json'), JSON.stringify(tf, null, 2) + '\n');
+  for (const [name, part] of Object.entries(splitModuleJson(tf))) {
+    writeJson(join(outDir, name), part);
+  }
   if (existsSync(join(stackDir, 'assets'))) {
     cpSync(join(stackDir, 'assets'), join(outDir, 'assets'), { recursive: true });
   }
-  cpSync(join(root, 'examples', 'basic'), join(outDir, 'examples', 'basic'), { recursive: true });
+  for (const example of ['basic', 'complete']) {
+    cpSync(join(root, 'examples', example), join(outDir, 'examples', example), {
+      recursive: true,
+    });
+  }
+  cpSync(join(root, 'LICENSE'), join(outDir, 'LICENSE'));
+  cpSync(join(root, 'CHANGELOG.md'), join(outDir, 'CHANGELOG.md'));
+
+  mkdirSync(join(outDir, 'tests'));
+  writeFileSync(join(outDir, 'tests', 'validations.tftest.hcl'), renderValidationTests(tf));
+  for (const f of readdirSync(join(root, 'tests')).filter((x) => x.endsWith('.tftest.hcl'))) {
+    writeFileSync(
+      join(outDir, 'tests', f),
+      `# From tests/${f} in pmm-cdktf, with the shared mocked AWS provider prepended.\n\n` +
+        MOCK_PROVIDER_HCL +
+        '\n' +
+        readFileSync(join(root, 'tests', f), 'utf8'),
+    );
+  }
   writeFileSync(join(outDir, 'README.md'), moduleReadme(tf));
-  return outDir;
-}
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function moduleReadme(tf: Record<string, any>): string {
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
-  return `# terraform-aws-pmm
-
-Percona Monitoring and Management (PMM 3) on a dedicated EC2 instance with a persistent,
-encrypted EBS data volume, behind an HTTPS Application Load Balancer; with AWS Backup,
-CloudWatch alarms and an optional Lambda that enrols Auto Scaling Group instances.
-Generated by pmm-cdktf ${pkg.version} from TypeScript; do not edit \`main.tf.json\` by hand.
-
-## Usage
-
-\`\`\`hcl
-module "pmm" {
-  source = "<where you publish this folder>"
-
-  environment        = "prod"
-  public_subnet_ids  = ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]
-  private_subnet_ids = ["subnet-0a1b2c3d4e5f60003", "subnet-0a1b2c3d4e5f60004"]
-  zone_id            = "Z0123456789ABCDEFGHIJ"
-  alarm_emails       = ["dba-oncall@example.com"]
-}
-\`\`\`
-
-See \`examples/basic\`. The caller configures the \`aws\` and \`random\` providers; this module
-has no provider or backend blocks.
-
-## Requirements
-
-| Name | Version |
-|---|---|
-| terraform | ${tf.terraform.required_version} |
-| hashicorp/aws | ${MODULE_PROVIDER_VERSIONS.aws} |
-| hashicorp/random | ${MODULE_PROVIDER_VERSIONS.random} |
-
-## Data safety
-
-The data volume has \`prevent_destroy = true\`: \`terraform destroy\` stops at it. To really
-delete PMM's data, remove it from state (\`terraform state rm\`) and delete the volume yourself.
-
-${renderInterfaceDocs(tf)}
-`;
+  const files = readdirSync(outDir, { recursive: true, encoding: 'utf8' }).sort();
+  return { dir: outDir, files };
 }
 
 if (require.main === module) {
   const out = resolve(process.argv[2] ?? join(root, 'dist', 'terraform-aws-pmm'));
-  console.log(`module written to ${buildModule(out)}`);
+  const { dir, files } = buildModule(out);
+  const rel = relative(process.cwd(), dir).startsWith('..')
+    ? dir
+    : relative(process.cwd(), dir) || '.';
+  const top = files.filter((f) => !f.includes('/'));
+  console.log(
+    [
+      `module written to ${rel}/ (${files.length} files and folders)`,
+      `  ${top.join(', ')}`,
+      'backend: none (a module has no backend or provider blocks; the caller configures both)',
+      `next: cd ${rel}/examples/basic && terraform init && terraform plan` +
+        `   (module tests: cd ${rel} && terraform init && terraform test)`,
+    ].join('\n'),
+  );
 }

@@ -65,3 +65,52 @@ export function spliceDocs(markdown: string, docs: string): string {
   }
   return markdown.slice(0, start) + docs + markdown.slice(end + DOCS_END.length);
 }
+
+/** terraform-docs style Requirements table (Terraform and each required provider). */
+export function renderRequirementsTable(tf: TfJson): string {
+  const providers = (tf.terraform?.required_providers ?? {}) as Record<string, TfJson>;
+  return [
+    '| Name | Version |',
+    '|---|---|',
+    `| terraform | ${esc(String(tf.terraform?.required_version ?? 'any'))} |`,
+    ...Object.entries(providers).map(([n, p]) => `| ${n} | ${esc(String(p.version ?? 'any'))} |`),
+  ].join('\n');
+}
+
+/** Providers table: local name, source and the version range the module accepts. */
+export function renderProvidersTable(tf: TfJson): string {
+  const providers = (tf.terraform?.required_providers ?? {}) as Record<string, TfJson>;
+  return [
+    '| Name | Source | Version |',
+    '|---|---|---|',
+    ...Object.entries(providers).map(
+      ([n, p]) => `| ${n} | ${p.source ?? `hashicorp/${n}`} | ${esc(String(p.version ?? 'any'))} |`,
+    ),
+  ].join('\n');
+}
+
+const registryDoc = (type: string, kind: 'resources' | 'data-sources'): string => {
+  const [provider, ...rest] = type.split('_');
+  return `https://registry.terraform.io/providers/hashicorp/${provider}/latest/docs/${kind}/${rest.join('_')}`;
+};
+
+/** Resources table: every managed resource and data source, with count/for_each noted. */
+export function renderResourcesTable(tf: TfJson): string {
+  const rows: string[] = [];
+  for (const [mode, kind, label] of [
+    ['resource', 'resources', 'resource'],
+    ['data', 'data-sources', 'data source'],
+  ] as const) {
+    for (const [type, byName] of Object.entries((tf[mode] ?? {}) as Record<string, TfJson>)) {
+      for (const [name, body] of Object.entries(byName as Record<string, TfJson>)) {
+        const addr = mode === 'data' ? `data.${type}.${name}` : `${type}.${name}`;
+        const switched =
+          body.count !== undefined ? 'count' : body.for_each !== undefined ? 'for_each' : '';
+        rows.push(
+          `| [${addr}](${registryDoc(type, kind)}) | ${label} | ${switched ? `\`${switched}\`` : ''} |`,
+        );
+      }
+    }
+  }
+  return ['| Name | Type | Switched by |', '|---|---|---|', ...rows].join('\n');
+}

@@ -57,6 +57,7 @@ export function propsFromVariables(v: ModuleVariables): PmmDeploymentProps {
     ebsThroughputMiBps: v.ebs_throughput.numberValue,
     kmsKeyId: v.kms_key_id.stringValue,
     createInitialSnapshot: v.create_initial_snapshot.booleanValue,
+    dataVolumeSnapshotId: v.data_volume_snapshot_id.stringValue,
     allowedCidrBlocks: v.allowed_cidr_blocks.listValue,
     sslPolicy: v.ssl_policy.stringValue,
     certificateIssuers: v.certificate_issuers.listValue,
@@ -74,10 +75,16 @@ export function propsFromVariables(v: ModuleVariables): PmmDeploymentProps {
     backupKmsKeyId: v.backup_kms_key_id.stringValue,
     backupVaultForceDestroy: v.backup_vault_force_destroy.booleanValue,
     enableBackupAlarms: v.enable_backup_alarms.booleanValue,
+    backupCopyDestinations: v.backup_copy_destinations.value,
+    backupVaultLock: v.backup_vault_lock.value,
+    enableRestoreTesting: v.enable_restore_testing.booleanValue,
+    restoreTestingSchedule: v.restore_testing_schedule.stringValue,
     alarmTopicArns: v.alarm_topic_arns.listValue,
     snsTopicName: v.sns_topic_name.stringValue,
     createDashboard: v.create_dashboard.booleanValue,
     logRetentionDays: v.log_retention_days.numberValue,
+    instanceEgressCidrBlocks: v.instance_egress_cidr_blocks.listValue,
+    logKmsKeyArn: v.log_kms_key_id.stringValue,
     rdsSecurityGroupIds: v.rds_security_group_ids.listValue,
     secretReaders: v.secret_readers.listValue,
     monitoredAsgs: v.monitored_asgs.value,
@@ -101,8 +108,19 @@ export const MODULE_OUTPUTS: Record<string, OutputSpec> = {
   },
   instance_id: { description: 'ID of the PMM EC2 instance.', value: (p) => p.host.instanceId },
   instance_private_ip: {
-    description: 'Private IP of the PMM instance (pmm-agent gRPC clients connect here on 443).',
+    description:
+      'Private IP of the PMM server (pmm-agent gRPC clients connect here on 443): the address of a persistent network interface, kept when the instance is replaced in its Availability Zone.',
     value: (p) => p.host.privateIp,
+  },
+  pmm_image: {
+    description:
+      'The percona/pmm-server image the host resolved for the configuration it last applied ("config=<sha256> image=percona/pmm-server@sha256:... tag=<pmm_version>"; "unresolved" until the first boot). The host writes it to SSM a minute or two after an apply; terraform refresh (or the next plan) reads it.',
+    value: (p) => p.config.imageRecord,
+  },
+  pmm_config_parameter_path: {
+    description:
+      'SSM Parameter Store path of the PMM runtime configuration (<path>/config, <path>/custom-queries/*, <path>/image).',
+    value: (p) => p.config.path,
   },
   alb_dns_name: {
     description: 'DNS name of the Application Load Balancer.',
@@ -116,7 +134,15 @@ export const MODULE_OUTPUTS: Record<string, OutputSpec> = {
     description: 'ID of the PMM instance security group.',
     value: (p) => p.network.instanceSecurityGroupId,
   },
-  ebs_volume_id: { description: 'ID of the PMM data volume.', value: (p) => p.dataVolume.volumeId },
+  ebs_volume_id: {
+    description: 'ID of the PMM data volume in use.',
+    value: (p) => p.dataVolume.volumeId,
+  },
+  detached_data_volume_ids: {
+    description:
+      'IDs of earlier data volumes that are no longer attached (the volume in use before a restore or an Availability Zone move). Terraform keeps them and never destroys them; delete one on purpose as docs/recovery.md describes.',
+    value: (p) => p.dataVolume.detachedVolumeIds,
+  },
   backup_vault_name: {
     description: 'Name of the AWS Backup vault.',
     value: (p) => p.backup.vaultName,

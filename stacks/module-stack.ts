@@ -1,5 +1,4 @@
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { RandomProvider } from '@cdktf/provider-random/lib/provider';
 import { Construct } from 'constructs';
 import { PmmDeployment } from '../constructs/pmm-deployment';
 import {
@@ -10,13 +9,18 @@ import {
 import { ReadableIdStack } from './readable-ids';
 
 /**
+ * Terraform versions the module and the root stack accept: 1.11 brought write-only
+ * attributes (`secret_string_wo`), which keep the admin password out of plan and state.
+ */
+export const TERRAFORM_REQUIRED_VERSION = '>= 1.11';
+
+/**
  * Provider version ranges the published module claims. `npm run verify` validates and applies
  * the module on the lowest (5.100.0, the mirror on the CI image); the cdktf bindings describe
  * 6.25.0, which the root stack pins.
  */
 export const MODULE_PROVIDER_VERSIONS = {
   aws: '>= 5.100, < 7',
-  random: '~> 3.6',
 } as const;
 
 /**
@@ -32,7 +36,6 @@ export class PmmModuleStack extends ReadableIdStack {
     // Provider constructs are needed for cdktf's required_providers and its validation;
     // their blocks and the default local backend are removed below.
     new AwsProvider(this, 'aws', {});
-    new RandomProvider(this, 'random', {});
     const vars = declareModuleVariables(this);
     this.pmm = new PmmDeployment(this, 'pmm', propsFromVariables(vars));
     declareModuleOutputs(this, this.pmm);
@@ -40,10 +43,6 @@ export class PmmModuleStack extends ReadableIdStack {
     this.addOverride('provider', undefined);
     this.addOverride('terraform.backend', undefined);
     this.addOverride('terraform.required_providers.aws.version', MODULE_PROVIDER_VERSIONS.aws);
-    this.addOverride(
-      'terraform.required_providers.random.version',
-      MODULE_PROVIDER_VERSIONS.random,
-    );
-    this.addOverride('terraform.required_version', '>= 1.5');
+    this.addOverride('terraform.required_version', TERRAFORM_REQUIRED_VERSION);
   }
 }

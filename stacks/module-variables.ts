@@ -1,11 +1,20 @@
+import { SNAPSHOT_REFERENCE } from '../constructs/data-volume';
 import {
   VariableSpec,
+  awsCronRules,
   cidrPrefixLength,
   eachMatches,
   intInRange,
   isCanonicalIpv4Cidr,
   nullOrMatches,
 } from './variable-helpers';
+import { DEFAULT_RESTORE_TESTING_SCHEDULE } from '../constructs/backup';
+import {
+  BACKUP_VAULT_ARN,
+  COLD_STORAGE_MIN_DAYS,
+  MAX_RETENTION_DAYS,
+} from '../constructs/backup-copies';
+import { MAX_LOCK_DAYS, MIN_CHANGEABLE_FOR_DAYS } from '../constructs/backup-vault-lock';
 
 /**
  * The module's input variables, with the reference module's exact names
@@ -26,14 +35,52 @@ export const AMAZON_CAA_ISSUERS = [
   'awstrust.com',
   'amazonaws.com',
 ] as const;
-const CRON = '^cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\)$';
-/** Instance families the design document names (t3, m5, c5, r5) and their current successors. */
-export const INSTANCE_TYPE_PATTERN =
-  '^(t3|t3a|t4g|m5|m5a|m6i|m6a|m6g|m7i|m7a|m7g|c5|c5a|c6i|c6a|c6g|c7i|c7a|c7g|r5|r5a|r6i|r6a|r6g|r7i|r7a|r7g)\\.(large|xlarge|[0-9]{1,2}xlarge)$';
+/** A cron expression whose minutes field is one minute: it runs at most once an hour. */
+const AT_MOST_HOURLY = '^cron\\(([0-9]|[1-5][0-9]) \\S+ \\S+ \\S+ \\S+ \\S+\\)$';
+/**
+ * The shape of an EC2 instance type name (family, optional options, size). Architecture,
+ * memory and vCPUs are checked at plan time from the type's data (constructs/host/instance-type.ts).
+ */
+export const INSTANCE_TYPE_PATTERN = '^[a-z][a-z0-9-]*\\.[a-z0-9-]+$';
 /** Retention values CloudWatch Logs accepts (0 = never expire). */
 export const LOG_RETENTION_DAYS = [
   0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
   3288, 3653,
+] as const;
+/**
+ * Application Load Balancer security policies that allow TLS 1.2 at the lowest: the TLS 1.3
+ * (2021-06), FIPS (2023-04) and post-quantum (2025-09) families and the TLS 1.2-only ones,
+ * from AWS's "Security policies for your Application Load Balancer" page. Older policies
+ * (TLS 1.0/1.1) and misspellings fail at apply, after the rest of the stack is created.
+ */
+export const ELB_TLS12_POLICIES = [
+  'ELBSecurityPolicy-TLS13-1-2-2021-06',
+  'ELBSecurityPolicy-TLS13-1-2-Res-2021-06',
+  'ELBSecurityPolicy-TLS13-1-2-Ext1-2021-06',
+  'ELBSecurityPolicy-TLS13-1-2-Ext2-2021-06',
+  'ELBSecurityPolicy-TLS13-1-3-2021-06',
+  'ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04',
+  'ELBSecurityPolicy-TLS13-1-2-Res-FIPS-2023-04',
+  'ELBSecurityPolicy-TLS13-1-2-Ext0-FIPS-2023-04',
+  'ELBSecurityPolicy-TLS13-1-2-Ext1-FIPS-2023-04',
+  'ELBSecurityPolicy-TLS13-1-2-Ext2-FIPS-2023-04',
+  'ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04',
+  'ELBSecurityPolicy-TLS13-1-2-PQ-2025-09',
+  'ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09',
+  'ELBSecurityPolicy-TLS13-1-2-Ext1-PQ-2025-09',
+  'ELBSecurityPolicy-TLS13-1-2-Ext2-PQ-2025-09',
+  'ELBSecurityPolicy-TLS13-1-3-PQ-2025-09',
+  'ELBSecurityPolicy-TLS13-1-2-FIPS-PQ-2025-09',
+  'ELBSecurityPolicy-TLS13-1-2-Res-FIPS-PQ-2025-09',
+  'ELBSecurityPolicy-TLS13-1-2-Ext0-FIPS-PQ-2025-09',
+  'ELBSecurityPolicy-TLS13-1-2-Ext1-FIPS-PQ-2025-09',
+  'ELBSecurityPolicy-TLS13-1-2-Ext2-FIPS-PQ-2025-09',
+  'ELBSecurityPolicy-TLS13-1-3-FIPS-PQ-2025-09',
+  'ELBSecurityPolicy-TLS-1-2-2017-01',
+  'ELBSecurityPolicy-TLS-1-2-Ext-2018-06',
+  'ELBSecurityPolicy-FS-1-2-2019-08',
+  'ELBSecurityPolicy-FS-1-2-Res-2019-08',
+  'ELBSecurityPolicy-FS-1-2-Res-2020-10',
 ] as const;
 export const EBS_VOLUME_TYPES = ['gp3', 'gp2', 'io1', 'io2'] as const;
 export const MONITORED_SERVICE_TYPES = ['mysql'] as const;
@@ -121,7 +168,7 @@ export const MODULE_VARIABLES = {
     type: 'list(string)',
     default: ['pmm'],
     description:
-      'Host names (relative to the zone) for PMM. The first is the primary name used in pmm_url; all are on the certificate.',
+      "Host names (relative to the zone) for PMM. The first is the primary name used in pmm_url and PMM's public address (changed in place: PMM restarts); all are on the certificate. Adding or removing a name keeps the validation records of the others.",
     rules: [
       {
         expr: `length(var.dns_names) >= 1 && length(var.dns_names) == length(distinct(var.dns_names)) && ${eachMatches('dns_names', '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$')}`,
@@ -134,7 +181,7 @@ export const MODULE_VARIABLES = {
     type: 'string',
     default: '3',
     description:
-      'Tag of the percona/pmm-server image: "3" follows the newest PMM 3 image on every (re)start of PMM; pin "3.x.y" for controlled upgrades.',
+      'Tag of the percona/pmm-server image ("3", "3.x" or "3.x.y"). Changed in place: the host applies it within about a minute and restarts PMM (no new instance). The host resolves the tag to an image digest once per applied set of PMM settings and keeps it across reboots, instance replacement and restores, so "3" moves to a newer PMM only when an apply changes the PMM settings (this variable, telemetry, custom queries, the first DNS name); output pmm_image shows the image. Upgrades are one-way (docs/operations.md).',
     rules: [
       {
         expr: 'can(regex("^3(\\\\.[0-9]+){0,2}$", var.pmm_version))',
@@ -145,18 +192,19 @@ export const MODULE_VARIABLES = {
   disable_telemetry: {
     type: 'bool',
     default: true,
-    description: 'Disable PMM telemetry (sets PMM_ENABLE_TELEMETRY=false in the container).',
+    description:
+      'Disable PMM telemetry (sets PMM_ENABLE_TELEMETRY=false in the container). Changed in place (PMM restarts).',
   },
   instance_type: {
     type: 'string',
     default: 'm5.large',
     description:
-      'EC2 instance type for PMM (large or bigger, t3/m5/c5/r5 families and their successors; Graviton types get an arm64 AMI). A change within one architecture is made in place (the instance is stopped and started: brief downtime); switching between x86 and Graviton replaces the instance. Data persists on the data volume either way.',
+      "EC2 instance type for PMM: any x86_64 type with at least 4 GiB of memory and 2 vCPUs that supports EBS optimization, checked at plan from the type's data (arm64/Graviton types are refused: there is no native arm64 PMM Server image). A change is made in place (the instance is stopped and started: brief downtime, same private IP). Data persists on the data volume.",
     rules: [
       {
         expr: `can(regex(${JSON.stringify(INSTANCE_TYPE_PATTERN)}, var.instance_type))`,
         message:
-          'instance_type must be a large or bigger type from the t3, t3a, t4g, m5, m5a, m6i, m6a, m6g, m7i, m7a, m7g, c5, c5a, c6i, c6a, c6g, c7i, c7a, c7g, r5, r5a, r6i, r6a, r6g, r7i, r7a or r7g families (for example m5.large).',
+          'instance_type must be an EC2 instance type name such as m7i.large (family, a dot, size).',
       },
     ],
   },
@@ -206,19 +254,19 @@ export const MODULE_VARIABLES = {
     type: 'string',
     default: null,
     description:
-      'YAML of custom PostgreSQL queries for the high-resolution collector; null for none.',
+      'YAML of custom PostgreSQL queries for the high-resolution collector; null for none. Stored gzipped in SSM Parameter Store (at most 8192 characters after gzip+base64); changed in place (PMM restarts).',
   },
   postgresql_custom_queries_medium_resolution: {
     type: 'string',
     default: null,
     description:
-      'YAML of custom PostgreSQL queries for the medium-resolution collector; null for none.',
+      'YAML of custom PostgreSQL queries for the medium-resolution collector; null for none. Stored gzipped in SSM Parameter Store (at most 8192 characters after gzip+base64); changed in place (PMM restarts).',
   },
   postgresql_custom_queries_low_resolution: {
     type: 'string',
     default: null,
     description:
-      'YAML of custom PostgreSQL queries for the low-resolution collector; null for none.',
+      'YAML of custom PostgreSQL queries for the low-resolution collector; null for none. Stored gzipped in SSM Parameter Store (at most 8192 characters after gzip+base64); changed in place (PMM restarts).',
   },
 
   // ---- data volume --------------------------------------------------------------------
@@ -287,6 +335,20 @@ export const MODULE_VARIABLES = {
       'Take one EBS snapshot of the data volume when it is created (the volume is still blank then: a restore point for tooling, not a backup; AWS Backup takes the daily backups).',
   },
 
+  data_volume_snapshot_id: {
+    type: 'string',
+    default: null,
+    description:
+      "Restore the PMM data volume from this EBS snapshot (snap-...) or AWS Backup recovery point ARN (arn:aws:ec2:<region>::snapshot/snap-...) with a plain apply: a new volume is created from it in the first private subnet's Availability Zone and attached; the previous volume is never destroyed: it stays, detached, and detached_data_volume_ids names it (docs/recovery.md). Also the way to move PMM to another Availability Zone or change kms_key_id. null keeps the current volume.",
+    rules: [
+      {
+        expr: nullOrMatches('data_volume_snapshot_id', SNAPSHOT_REFERENCE),
+        message:
+          'data_volume_snapshot_id must be null, a snapshot id (snap-0123456789abcdef0) or an AWS Backup recovery point ARN of an EBS snapshot (arn:aws:ec2:<region>::snapshot/snap-0123456789abcdef0).',
+      },
+    ],
+  },
+
   // ---- front door ---------------------------------------------------------------------
   allowed_cidr_blocks: {
     type: 'list(string)',
@@ -304,12 +366,12 @@ export const MODULE_VARIABLES = {
   ssl_policy: {
     type: 'string',
     default: 'ELBSecurityPolicy-TLS13-1-2-Res-2021-06',
-    description: 'TLS security policy of the HTTPS listener.',
+    description:
+      'TLS security policy of the HTTPS listener: an ALB policy with TLS 1.2 or newer (the TLS13, FIPS, PQ, TLS-1-2 and FS-1-2 policies).',
     rules: [
       {
-        expr: 'can(regex("^ELBSecurityPolicy-", var.ssl_policy))',
-        message:
-          'ssl_policy must be an ELB security policy name, such as ELBSecurityPolicy-TLS13-1-2-Res-2021-06.',
+        expr: `contains(${JSON.stringify(ELB_TLS12_POLICIES).replace(/,/g, ', ')}, var.ssl_policy)`,
+        message: `ssl_policy must be an Application Load Balancer security policy with TLS 1.2 or newer: ${ELB_TLS12_POLICIES.join(', ')}.`,
       },
     ],
   },
@@ -375,12 +437,14 @@ export const MODULE_VARIABLES = {
   backup_schedule: {
     type: 'string',
     default: 'cron(0 5 ? * * *)',
-    description: 'AWS Backup schedule (cron expression, UTC) of the daily backup.',
+    description:
+      'AWS Backup schedule (cron expression, UTC) of the main ("daily") backup rule. More frequent schedules lower the RPO, for example "cron(0 */6 ? * * *)" every 6 hours (RPO about 6 hours plus the job time; see README "Backups, RPO and RTO"); AWS Backup runs a rule at most once an hour.',
     rules: [
+      ...awsCronRules('backup_schedule', 'cron(0 5 ? * * *)'),
       {
-        expr: `can(regex(${JSON.stringify(CRON)}, var.backup_schedule))`,
+        expr: `can(regex(${JSON.stringify(AT_MOST_HOURLY)}, var.backup_schedule))`,
         message:
-          'backup_schedule must be an AWS cron expression with six fields, such as "cron(0 5 ? * * *)".',
+          'backup_schedule must run at most once an hour: its minutes field must be one minute from 0 to 59, such as "cron(0 */6 ? * * *)" (every 6 hours).',
       },
     ],
   },
@@ -405,10 +469,11 @@ export const MODULE_VARIABLES = {
     default: 'cron(0 6 ? * 1 *)',
     description: 'AWS Backup schedule (cron expression, UTC) of the weekly backup.',
     rules: [
+      ...awsCronRules('weekly_backup_schedule', 'cron(0 6 ? * 1 *)'),
       {
-        expr: `can(regex(${JSON.stringify(CRON)}, var.weekly_backup_schedule))`,
+        expr: `can(regex(${JSON.stringify(AT_MOST_HOURLY)}, var.weekly_backup_schedule))`,
         message:
-          'weekly_backup_schedule must be an AWS cron expression with six fields, such as "cron(0 6 ? * 1 *)".',
+          'weekly_backup_schedule must run at most once an hour: its minutes field must be one minute from 0 to 59, such as "cron(0 6 ? * 1 *)".',
       },
     ],
   },
@@ -449,7 +514,67 @@ export const MODULE_VARIABLES = {
   enable_backup_alarms: {
     type: 'bool',
     default: true,
-    description: 'Alarm and notify on failed backup jobs.',
+    description:
+      'Alarm and notify on failed backup jobs, failed copy jobs (when backup_copy_destinations is set) and failed restore jobs (restore tests).',
+  },
+  // Disaster recovery (issue 14): copies, vault lock, restore testing.
+  backup_copy_destinations: {
+    type: 'list(object({ destination_vault_arn = string, retention_days = number, cold_storage_after_days = optional(number) }))',
+    default: [],
+    description:
+      "Backup vaults in other regions or accounts that receive a copy of every recovery point of the daily rule and, when enabled, the weekly rule; empty adds none. Each copy is kept retention_days (and moves to cold storage after cold_storage_after_days, which needs retention_days >= cold_storage_after_days + 90). Copies are encrypted with the destination vault's KMS key; a cross-account copy needs a customer-managed key on the data volume (kms_key_id) shared with the destination account and a vault access policy on the destination that allows backup:CopyIntoBackupVault (see docs/operations.md).",
+    rules: [
+      {
+        expr: `alltrue([for d in var.backup_copy_destinations : can(regex(${JSON.stringify(BACKUP_VAULT_ARN)}, d.destination_vault_arn))])`,
+        message:
+          'backup_copy_destinations: each destination_vault_arn must be a backup vault ARN, arn:aws:backup:<region>:<account>:backup-vault:<name>.',
+      },
+      {
+        expr: 'length(distinct([for d in var.backup_copy_destinations : d.destination_vault_arn])) == length(var.backup_copy_destinations)',
+        message: 'backup_copy_destinations must not list the same destination_vault_arn twice.',
+      },
+      {
+        expr: `alltrue([for d in var.backup_copy_destinations : d.retention_days == floor(d.retention_days) && d.retention_days >= 1 && d.retention_days <= ${MAX_RETENTION_DAYS}])`,
+        message: `backup_copy_destinations: each retention_days must be a whole number of days from 1 to ${MAX_RETENTION_DAYS}.`,
+      },
+      {
+        expr: `alltrue([for d in var.backup_copy_destinations : d.cold_storage_after_days == null ? true : (d.cold_storage_after_days == floor(d.cold_storage_after_days) && d.cold_storage_after_days >= 1 && d.retention_days >= d.cold_storage_after_days + ${COLD_STORAGE_MIN_DAYS})])`,
+        message: `backup_copy_destinations: cold_storage_after_days must be null or a whole number of days of at least 1, and retention_days must be at least cold_storage_after_days + ${COLD_STORAGE_MIN_DAYS} (AWS Backup keeps a cold recovery point ${COLD_STORAGE_MIN_DAYS} days).`,
+      },
+    ],
+  },
+  backup_vault_lock: {
+    type: 'object({ mode = string, min_retention_days = number, max_retention_days = number, changeable_for_days = optional(number, 3) })',
+    default: null,
+    description:
+      'AWS Backup Vault Lock on the backup vault; null (default) for none. mode "governance": users with the IAM permission can still change or remove the lock. mode "compliance": WARNING, after changeable_for_days (at least 3) the lock can NEVER be removed or changed by anyone, including the account root user and AWS, and the vault and its recovery points cannot be deleted before they expire (backup_vault_force_destroy no longer helps). Every rule\'s retention must lie between min_retention_days and max_retention_days (checked at plan).',
+    rules: [
+      {
+        expr: 'var.backup_vault_lock == null ? true : contains(["governance", "compliance"], var.backup_vault_lock.mode)',
+        message: 'backup_vault_lock.mode must be "governance" or "compliance".',
+      },
+      {
+        expr: `var.backup_vault_lock == null ? true : (var.backup_vault_lock.min_retention_days == floor(var.backup_vault_lock.min_retention_days) && var.backup_vault_lock.max_retention_days == floor(var.backup_vault_lock.max_retention_days) && var.backup_vault_lock.min_retention_days >= 1 && var.backup_vault_lock.max_retention_days <= ${MAX_LOCK_DAYS} && var.backup_vault_lock.min_retention_days <= var.backup_vault_lock.max_retention_days)`,
+        message: `backup_vault_lock: min_retention_days and max_retention_days must be whole numbers of days from 1 to ${MAX_LOCK_DAYS}, with min_retention_days <= max_retention_days.`,
+      },
+      {
+        expr: `var.backup_vault_lock == null ? true : (var.backup_vault_lock.changeable_for_days == floor(var.backup_vault_lock.changeable_for_days) && var.backup_vault_lock.changeable_for_days >= ${MIN_CHANGEABLE_FOR_DAYS} && var.backup_vault_lock.changeable_for_days <= ${MAX_LOCK_DAYS})`,
+        message: `backup_vault_lock.changeable_for_days must be a whole number of days from ${MIN_CHANGEABLE_FOR_DAYS} to ${MAX_LOCK_DAYS} (AWS Backup's cooling-off period is 3 days).`,
+      },
+    ],
+  },
+  enable_restore_testing: {
+    type: 'bool',
+    default: true,
+    description:
+      "Let AWS Backup test a restore of the data volume on restore_testing_schedule: it restores the latest recovery point (at most 7 days old) into a new volume in the instance's Availability Zone, keeps it 2 hours and deletes it. A failed restore notifies and alarms (with enable_backup_alarms).",
+  },
+  restore_testing_schedule: {
+    type: 'string',
+    default: DEFAULT_RESTORE_TESTING_SCHEDULE,
+    description:
+      'AWS Backup restore testing schedule (cron expression, UTC); default monthly, 07:00 UTC on the 1st.',
+    rules: awsCronRules('restore_testing_schedule', 'cron(0 7 1 * ? *)'),
   },
 
   // ---- monitoring ---------------------------------------------------------------------
@@ -493,6 +618,34 @@ export const MODULE_VARIABLES = {
     ],
   },
 
+  // ---- hardening (issue 13) -----------------------------------------------------------
+  instance_egress_cidr_blocks: {
+    type: 'list(string)',
+    default: null,
+    description:
+      'IPv4 CIDR blocks the PMM instance may send traffic to (all protocols), plus PostgreSQL/MySQL to rds_security_group_ids; null (default) allows all outbound IPv4 and IPv6 traffic, as the design specifies. A list must reach the AWS APIs (Secrets Manager, SSM, CloudWatch: VPC endpoints or the NAT), the monitored databases and the image and package sources (Docker Hub, download.docker.com, Ubuntu, snaps).',
+    rules: [
+      {
+        expr: `var.instance_egress_cidr_blocks == null || try(length(var.instance_egress_cidr_blocks) >= 1 && alltrue([for c in var.instance_egress_cidr_blocks : ${isCanonicalIpv4Cidr('c')}]), false)`,
+        message:
+          'instance_egress_cidr_blocks must be null (all outbound traffic) or list at least one canonical IPv4 CIDR block (no host bits set), such as 10.0.0.0/16; IPv6 blocks are not accepted.',
+      },
+    ],
+  },
+  log_kms_key_id: {
+    type: 'string',
+    default: null,
+    description:
+      "KMS key (ARN) that encrypts the CloudWatch log groups (the host's and the reconciler's); null uses CloudWatch Logs' service-managed encryption. The key policy must allow logs.<region>.amazonaws.com (kms:Encrypt*, kms:Decrypt*, kms:ReEncrypt*, kms:GenerateDataKey*, kms:Describe*) for this account's log groups.",
+    rules: [
+      {
+        expr: nullOrMatches('log_kms_key_id', KMS_KEY_ARN),
+        message:
+          'log_kms_key_id must be null or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>).',
+      },
+    ],
+  },
+
   // ---- access -------------------------------------------------------------------------
   rds_security_group_ids: {
     type: 'list(string)',
@@ -509,11 +662,18 @@ export const MODULE_VARIABLES = {
   secret_readers: {
     type: 'list(string)',
     default: [],
-    description: 'IAM role ARNs allowed to read the PMM admin password secret.',
+    description:
+      'IAM role ARNs of this account allowed to read the PMM admin password secret (besides the PMM instance and the reconciler); the secret policy denies every other principal.',
     rules: [
       {
-        expr: eachMatches('secret_readers', '^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$'),
-        message: 'secret_readers must list IAM role ARNs (arn:aws:iam::<account>:role/<name>).',
+        // IAM's own character set for role paths and names (no ":"): the same-account check
+        // on the secret policy counts ":iam::<account>:role/" occurrences.
+        expr: eachMatches(
+          'secret_readers',
+          '^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$',
+        ),
+        message:
+          'secret_readers must list IAM role ARNs (arn:aws:iam::<account>:role/<path/name>; letters, digits and +=,.@_/- only).',
       },
     ],
   },

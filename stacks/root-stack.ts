@@ -1,5 +1,4 @@
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { RandomProvider } from '@cdktf/provider-random/lib/provider';
 import { LocalBackend, S3Backend, TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
 import { PmmDeployment } from '../constructs/pmm-deployment';
@@ -8,6 +7,7 @@ import {
   declareModuleVariables,
   propsFromVariables,
 } from './module-interface';
+import { TERRAFORM_REQUIRED_VERSION } from './module-stack';
 import { ReadableIdStack } from './readable-ids';
 import { BackendConfig, RootStackConfig } from './stack-config';
 
@@ -32,8 +32,8 @@ export class PmmRootStack extends ReadableIdStack {
       region: region.stringValue,
       defaultTags: [{ tags: vars.tags.value }],
     });
-    new RandomProvider(this, 'random', {});
     configureBackend(this, config.backend ?? { type: 'local' });
+    this.addOverride('terraform.required_version', TERRAFORM_REQUIRED_VERSION);
 
     this.pmm = new PmmDeployment(this, 'pmm', propsFromVariables(vars));
     declareModuleOutputs(this, this.pmm);

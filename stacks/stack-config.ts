@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { MODULE_VARIABLES, ModuleVariableName } from './module-variables';
+import { CONFIG_SCHEMA_FILE } from './config-schema';
+import { configProblems } from './config-validator';
+import { ModuleVariableName } from './module-variables';
 
 /** Where the root stack keeps its state. */
 export type BackendConfig =
@@ -26,6 +28,27 @@ export interface RootStackConfig {
   readonly backend?: BackendConfig;
 }
 
+/**
+ * A config the user must fix: printed as is (no stack trace) by main.ts, which exits 1.
+ * The message names the file, each key path, what is wrong and, for an unknown key, the
+ * nearest known one.
+ */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The config file synth reads: PMM_CONFIG, else ./pmm.config.json when it exists. */
+export function configSource(
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): string | undefined {
+  const path = resolve(cwd, env.PMM_CONFIG ?? 'pmm.config.json');
+  return existsSync(path) ? path : undefined;
+}
+
 /** Reads `PMM_CONFIG` (or ./pmm.config.json when present); missing file = empty config. */
 export function loadRootStackConfig(
   env: NodeJS.ProcessEnv = process.env,
@@ -34,49 +57,27 @@ export function loadRootStackConfig(
   const explicit = env.PMM_CONFIG;
   const path = resolve(cwd, explicit ?? 'pmm.config.json');
   if (!existsSync(path)) {
-    if (explicit !== undefined) throw new Error(`PMM_CONFIG=${explicit}: no such file`);
+    if (explicit !== undefined) throw new ConfigError(`PMM_CONFIG=${explicit}: no such file`);
     return {};
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
+    throw new ConfigError(`${path}: not valid JSON (${(e as Error).message})`);
   }
   return validateRootStackConfig(parsed, path);
 }
 
+/** Validates a parsed config against the schema generated from the module variables. */
 export function validateRootStackConfig(raw: unknown, source = 'config'): RootStackConfig {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new Error(`${source}: must be a JSON object with "variables", "region" and "backend"`);
-  }
-  const cfg = raw as Record<string, unknown>;
-  const unknownKeys = Object.keys(cfg).filter(
-    (k) => !['variables', 'region', 'backend', '$comment'].includes(k),
-  );
-  if (unknownKeys.length > 0) {
-    throw new Error(
-      `${source}: unknown key(s) ${unknownKeys.join(', ')}; allowed: variables, region, backend`,
+  const problems = configProblems(raw);
+  if (problems.length > 0) {
+    const n = problems.length;
+    throw new ConfigError(
+      `${source}: ${n} problem${n === 1 ? '' : 's'} (schema: ${CONFIG_SCHEMA_FILE})\n` +
+        problems.map((p) => `  - ${p}`).join('\n'),
     );
   }
-  const variables = (cfg.variables ?? {}) as Record<string, unknown>;
-  const unknownVars = Object.keys(variables).filter((k) => !(k in MODULE_VARIABLES));
-  if (unknownVars.length > 0) {
-    throw new Error(
-      `${source}: unknown variable(s) ${unknownVars.join(', ')}; allowed: ${Object.keys(MODULE_VARIABLES).join(', ')}`,
-    );
-  }
-  const backend = cfg.backend as BackendConfig | undefined;
-  if (backend !== undefined) {
-    if (backend.type === 's3') {
-      for (const k of ['bucket', 'key', 'region'] as const) {
-        if (typeof backend[k] !== 'string' || backend[k] === '') {
-          throw new Error(`${source}: backend.${k} is required for the s3 backend`);
-        }
-      }
-    } else if (backend.type !== 'local') {
-      throw new Error(`${source}: backend.type must be "local" or "s3"`);
-    }
-  }
-  return cfg as RootStackConfig;
+  return raw as RootStackConfig;
 }

@@ -73,3 +73,76 @@ export function isCanonicalIpv4Cidr(x: string): string {
 export function cidrPrefixLength(x: string): string {
   return `try(tonumber(split("/", ${x})[1]), -1)`;
 }
+
+// ---- AWS cron expressions ---------------------------------------------------------------
+// cron(Minutes Hours Day-of-month Month Day-of-week Year), the syntax of AWS Backup,
+// EventBridge and EventBridge Scheduler. A field is `*`, a value, a range a-b, either with
+// a /step, or a comma list of those; `?` (no value) in day-of-month or day-of-week, `L`/`W`
+// in day-of-month, `L`/`#` in day-of-week. Month and weekday names in any case.
+
+/** `JAN` -> `[Jj][Aa][Nn]` (Terraform's RE2 and JSON Schema's ECMAScript share this form). */
+const anyCase = (word: string): string =>
+  [...word].map((c) => `[${c.toUpperCase()}${c.toLowerCase()}]`).join('');
+
+const MONTH_NAMES = [
+  'JAN',
+  'FEB',
+  'MAR',
+  'APR',
+  'MAY',
+  'JUN',
+  'JUL',
+  'AUG',
+  'SEP',
+  'OCT',
+  'NOV',
+  'DEC',
+];
+const DAY_NAMES = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
+
+/** The value pattern of each cron field (numbers in range, with optional leading zero). */
+export const CRON_FIELD_VALUES = {
+  minutes: '[0-5]?[0-9]',
+  hours: '[01]?[0-9]|2[0-3]',
+  dayOfMonth: '0?[1-9]|[12][0-9]|3[01]',
+  month: `0?[1-9]|1[0-2]|${MONTH_NAMES.map(anyCase).join('|')}`,
+  dayOfWeek: `[1-7]|${DAY_NAMES.map(anyCase).join('|')}`,
+  year: '19[7-9][0-9]|2[01][0-9][0-9]',
+} as const;
+
+/** `*`, v, v-v (each optionally /step), comma-separated. */
+function cronList(value: string): string {
+  const v = `(${value})`;
+  const elem = `(\\*|${v}(-${v})?)(/[1-9][0-9]*)?`;
+  return `${elem}(,${elem})*`;
+}
+
+/** A regex for one whole AWS cron expression with every field's range checked. */
+export function awsCronPattern(): string {
+  const f = CRON_FIELD_VALUES;
+  const dom = `\\?|[Ll][Ww]?|(${f.dayOfMonth})[Ww]|${cronList(f.dayOfMonth)}`;
+  const dow = `\\?|[Ll]|(${f.dayOfWeek})([Ll]|#[1-5])|${cronList(f.dayOfWeek)}`;
+  return `^cron\\((${cronList(f.minutes)}) (${cronList(f.hours)}) (${dom}) (${cronList(f.month)}) (${dow}) (${cronList(f.year)})\\)$`;
+}
+
+/** Exactly one of day-of-month and day-of-week is `?` (AWS rejects both or neither). */
+export const AWS_CRON_ONE_QUESTION_MARK =
+  '^cron\\(\\S+ \\S+ (\\? \\S+ [^?\\s]\\S*|[^?\\s]\\S* \\S+ \\?) \\S+\\)$';
+
+/**
+ * Validation rules for a string variable holding an AWS cron expression: the six fields in
+ * range (rule 0) and `?` in exactly one of the day fields (rule 1). Terraform's own checks
+ * accept any string here and the API rejects it only at apply.
+ */
+export function awsCronRules(name: string, example: string): Rule[] {
+  return [
+    {
+      expr: `can(regex(${JSON.stringify(awsCronPattern())}, var.${name}))`,
+      message: `${name} must be an AWS cron expression, cron(minutes hours day-of-month month day-of-week year), with every field in range (minutes 0-59, hours 0-23, day-of-month 1-31, month 1-12 or JAN-DEC, day-of-week 1-7 or SUN-SAT, year 1970-2199), such as "${example}".`,
+    },
+    {
+      expr: `can(regex(${JSON.stringify(AWS_CRON_ONE_QUESTION_MARK)}, var.${name}))`,
+      message: `${name} must have "?" in exactly one of day-of-month and day-of-week (AWS cron), such as "${example}".`,
+    },
+  ];
+}

@@ -14,8 +14,39 @@ import {
   SSMClient,
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { handler, triggerOf } from '../../functions/asg-reconciler/src/index';
+import { resolve } from 'node:path';
+import type {
+  handler as sourceHandler,
+  triggerOf as sourceTriggerOf,
+} from '../../functions/asg-reconciler/src/index';
 import { FakePmm } from '../../functions/asg-reconciler/testing/fake-pmm';
+
+/**
+ * RECONCILER_BUNDLE=<path> runs these tests against the built Lambda bundle (esbuild output,
+ * what the zip ships) instead of the TypeScript source: `npm run test:lambda-runtime` does so
+ * under the Lambda's Node major (RECONCILER_NODE_MAJOR=22, nodejs22.x).
+ */
+const bundle = process.env.RECONCILER_BUNDLE;
+/* eslint-disable @typescript-eslint/no-require-imports -- the bundle is chosen at run time */
+const { handler, triggerOf } = (
+  bundle ? require(resolve(bundle)) : require('../../functions/asg-reconciler/src/index')
+) as {
+  handler: typeof sourceHandler;
+  triggerOf: typeof sourceTriggerOf;
+};
+
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+describe('the code and runtime under test', () => {
+  it('is the built bundle on the Lambda runtime major when asked', () => {
+    const major = process.env.RECONCILER_NODE_MAJOR;
+    if (major !== undefined) {
+      expect(process.versions.node.split('.')[0]).toBe(major);
+      expect(bundle).toBeDefined();
+    }
+    expect(typeof handler).toBe('function');
+  });
+});
 
 const PASSWORD = 'entrypoint-Pa55-never-logged';
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-admin-Q1w2E3';

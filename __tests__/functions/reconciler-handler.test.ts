@@ -578,13 +578,20 @@ describe('reconciler handler against a real PMM HTTP server', () => {
 
   it('reports installs still running at the deadline as skipped', async () => {
     givenAsgs({ db: [['i-1', 'InService']] });
-    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'InProgress' });
-    const started = Date.now();
+    // The clock is driven by the run itself, not by wall time: plenty of time until the first
+    // poll of the install, then a few polls later less than the deadline margin (1,000 ms).
+    let polls = 0;
+    ssmMock.on(GetCommandInvocationCommand).callsFake(async () => {
+      polls += 1;
+      return { Status: 'InProgress' };
+    });
 
     const summary = await run(['db'], 500, {
-      remainingMs: () => 3000 - (Date.now() - started),
+      remainingMs: () => (polls < 3 ? 300_000 : 900),
       options: { pollIntervalMs: 20 },
     });
+
+    expect(polls).toBeGreaterThanOrEqual(3);
 
     expect(summary.added).toEqual([]);
     expect(summary.skipped).toEqual([

@@ -19,6 +19,8 @@ export interface TerraformEvalOptions {
   readonly variables?: Record<string, unknown>;
   /** Their values: HCL literals (`'["a"]'`, `'null'`) or numbers, passed as `-var`. */
   readonly values?: Readonly<Record<string, string | number>>;
+  /** Locals to declare (name -> value, as in `*.tf.json`). */
+  readonly locals?: Record<string, unknown>;
 }
 
 /**
@@ -33,6 +35,9 @@ export function terraformEval(expression: string, options: TerraformEvalOptions 
   try {
     if (options.variables !== undefined) {
       writeFileSync(join(dir, 'vars.tf.json'), JSON.stringify({ variable: options.variables }));
+    }
+    if (options.locals !== undefined) {
+      writeFileSync(join(dir, 'locals.tf.json'), JSON.stringify({ locals: options.locals }));
     }
     const args = Object.entries(options.values ?? {}).map(([k, v]) => `-var=${k}=${v}`);
     let out: string;

@@ -25,7 +25,8 @@ export interface DnsCertificateProps {
  * picks its option out of `domain_validation_options` (unknown until apply) with a
  * for-expression lookup by domain name, so the plan never depends on an unknown set.
  * CAA records (one per name, listing `certificateIssuers`) exist before the certificate
- * is requested.
+ * is requested. Adding a name keeps the validation records of the others (ignore_changes on
+ * their name/type/value: ACM reuses a domain's validation CNAME across certificates).
  */
 export class DnsCertificate extends Construct {
   /** The certificate ARN once validated (referencing it waits for validation). */
@@ -75,6 +76,13 @@ export class DnsCertificate extends Construct {
       records: [option('resource_record_value')],
       // ACM reuses the same record for a name across certificates (create_before_destroy).
       allowOverwrite: true,
+      lifecycle: {
+        // A new certificate (a name added, removed or made first) has unknown validation
+        // options at plan time; without this every record would be planned for replacement.
+        // ACM gives a domain the same validation CNAME for every certificate in the account,
+        // so the record of an unchanged name stays valid: only added names get records.
+        ignoreChanges: ['name', 'type', 'records'],
+      },
     });
 
     const validation = new AcmCertificateValidation(this, 'validation', {

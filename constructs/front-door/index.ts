@@ -25,6 +25,12 @@ export const HEALTH_CHECK = {
 /** One target that is never drained for a scale-in: a short delay suffices. */
 export const DEREGISTRATION_DELAY_SECONDS = 30;
 
+/**
+ * Strict-Transport-Security on every HTTPS response: browsers use only HTTPS for the PMM host
+ * names (and names under them) for a year. No `preload`: that is the domain owner's decision.
+ */
+export const HSTS_HEADER_VALUE = 'max-age=31536000; includeSubDomains';
+
 export interface FrontDoorProps {
   /** `<service_name>-<environment>`: names the ALB (see `albName`), bucket and tags. */
   readonly namePrefix: string;
@@ -156,6 +162,8 @@ export class FrontDoor extends Construct {
       sslPolicy: props.sslPolicy,
       certificateArn: tls.validatedCertificateArn,
       defaultAction: [{ type: 'forward', targetGroupArn: this.targetGroup.arn }],
+      // The load balancer adds HSTS to every HTTPS response (ALB listener attribute).
+      routingHttpResponseStrictTransportSecurityHeaderValue: HSTS_HEADER_VALUE,
       tags: { Name: `${props.namePrefix}-https` },
     });
     new LbListener(this, 'http_redirect', {

@@ -4,47 +4,32 @@ import { DataAwsEc2InstanceType } from '@cdktf/provider-aws/lib/data-aws-ec2-ins
 import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
 import { DataAwsRegion } from '@cdktf/provider-aws/lib/data-aws-region';
 import { Instance } from '@cdktf/provider-aws/lib/instance';
+import { NetworkInterface } from '@cdktf/provider-aws/lib/network-interface';
 import { VolumeAttachment } from '@cdktf/provider-aws/lib/volume-attachment';
 import { DataResource, Fn, Op, TerraformLocal, Token } from 'cdktf';
 import { Construct } from 'constructs';
-import { AdminSecret } from '../admin-secret';
 import { AgentMetricDimensions, agentMetricsFor } from '../agent-metrics';
 import { DataVolume } from '../data-volume';
+import { PmmConfig } from '../pmm-config';
 import { Flag } from '../util/plan-time';
 import { requireInRange } from '../util/validate';
 import { HostRole } from './iam';
-import {
-  CUSTOM_QUERY_RESOLUTIONS,
-  USER_DATA_LIMIT_BYTES,
-  customQueriesPath,
-  gzipFileEntryPrefix,
-  renderUserData,
-} from './user-data';
+import { instanceTypeChecks } from './instance-type';
+import { USER_DATA_LIMIT_BYTES, renderUserData } from './user-data';
 
 /** Canonical's AWS account, which publishes the Ubuntu Pro AMIs. */
 export const CANONICAL_OWNER_ID = '099720109477';
 /** The smallest root volume that holds Ubuntu, Docker and the PMM image with headroom. */
 export const MIN_ROOT_VOLUME_GIB = 16;
 
-export interface PostgresqlCustomQueries {
-  /** YAML for the high-resolution collector. @default - none */
-  readonly high?: string;
-  /** YAML for the medium-resolution collector. @default - none */
-  readonly medium?: string;
-  /** YAML for the low-resolution collector. @default - none */
-  readonly low?: string;
-}
-
 export interface PmmHostProps {
   /** Prefix for names (`<service>-<environment>`). */
   readonly namePrefix: string;
-  /** The service name (`service_name`). */
-  readonly serviceName: string;
-  /** Private subnet for the instance (the data volume is in its AZ). */
+  /** Private subnet of the instance and its network interface (the data volume is in its AZ). */
   readonly subnetId: string;
-  /** Security group of the instance. */
+  /** Security group of the instance (on its network interface). */
   readonly securityGroupId: string;
-  /** EC2 instance type; Graviton types get the arm64 AMI. */
+  /** EC2 instance type: x86_64, at least MIN_MEMORY_MIB and MIN_VCPUS (checked at plan). */
   readonly instanceType: string;
   /** Root volume size in GiB (at least MIN_ROOT_VOLUME_GIB). */
   readonly rootVolumeSizeGiB: number;
@@ -54,33 +39,30 @@ export interface PmmHostProps {
   readonly sshKeyName?: string;
   /** 1-minute EC2 detailed monitoring. */
   readonly enableDetailedMonitoring: Flag;
-  /** Tag of percona/pmm-server (e.g. "3"). */
-  readonly pmmVersion: string;
-  /** Disable PMM telemetry (PMM_ENABLE_TELEMETRY=false). */
-  readonly disableTelemetry: Flag;
-  /** Public host name PMM advertises (PMM_PUBLIC_ADDRESS). */
-  readonly publicAddress: string;
   /** The data volume attached as /dev/xvdf and mounted at /srv. */
   readonly dataVolume: DataVolume;
   /** The admin password secret the host reads with its role. */
-  readonly adminSecret: AdminSecret;
+  readonly adminSecretArn: string;
+  /** PMM's runtime configuration in SSM, which the host applies (image, telemetry, ...). */
+  readonly config: PmmConfig;
   /** Log group the CloudWatch agent ships the journal and agent logs to. */
   readonly logGroupName: string;
   /** ARN of that log group (scopes the role's Logs permissions). */
   readonly logGroupArn: string;
-  /** Custom PostgreSQL query YAML, mounted read-only into PMM when set. */
-  readonly postgresqlCustomQueries: PostgresqlCustomQueries;
 }
 
 /**
- * The PMM EC2 instance: Ubuntu Pro 24.04, IMDSv2 only, encrypted gp3 root volume, the data
- * volume attached as /dev/xvdf, an instance role with only what it needs, and a boot
- * sequence (templates/host) that mounts the data volume without ever reformatting it and
- * runs PMM under systemd.
+ * The PMM EC2 instance: Ubuntu Pro 24.04 (amd64), IMDSv2 only, encrypted gp3 root volume, the
+ * data volume attached as /dev/xvdf, a persistent network interface (its private IP survives
+ * instance replacement), an instance role with only what it needs, and a boot sequence
+ * (templates/host) that mounts the data volume without ever reformatting it and runs PMM
+ * under systemd. The user data is static: PMM's configuration comes from SSM at run time.
  */
 export class PmmHost extends Construct {
   public readonly instanceId: string;
+  /** The persistent network interface's private IP (stable across instance replacement). */
   public readonly privateIp: string;
+  public readonly networkInterfaceId: string;
   /** ARN of the instance's root EBS volume. */
   public readonly rootVolumeArn: string;
   public readonly roleArn: string;
@@ -101,88 +83,78 @@ export class PmmHost extends Construct {
     const region = new DataAwsRegion(this, 'region', {});
     const account = new DataAwsCallerIdentity(this, 'account', {});
 
-    const instanceType = new DataAwsEc2InstanceType(this, 'instance_type', {
+    // The type's real properties, checked at plan (postconditions): x86_64, memory, vCPUs.
+    const instanceTypeData = new DataAwsEc2InstanceType(this, 'instance_type', {
       instanceType: props.instanceType,
+      lifecycle: { postcondition: instanceTypeChecks(props.instanceType) },
     });
-    const isArm = Fn.contains(instanceType.supportedArchitectures, 'arm64');
     const ami = new DataAwsAmi(this, 'ami', {
       mostRecent: true,
       owners: [CANONICAL_OWNER_ID],
       filter: [
         {
           name: 'name',
-          values: [
-            Token.asString(
-              Fn.format('ubuntu-pro-server/images/hvm-ssd-gp3/ubuntu-noble-24.04-%s-pro-server-*', [
-                Fn.conditional(isArm, 'arm64', 'amd64'),
-              ]),
-            ),
-          ],
+          values: ['ubuntu-pro-server/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-pro-server-*'],
         },
-        {
-          name: 'architecture',
-          values: [Token.asString(Fn.conditional(isArm, 'arm64', 'x86_64'))],
-        },
+        { name: 'architecture', values: ['x86_64'] },
         { name: 'virtualization-type', values: ['hvm'] },
         { name: 'root-device-type', values: ['ebs'] },
       ],
     });
 
-    // The architecture the instance type resolves to, as a managed value: switching between
-    // x86 and Graviton changes it, and the instance is replaced (replace_triggered_by) with
-    // the AMI of the new architecture. Without it, ignore_changes = [ami] would let the
-    // provider try an in-place type change on the old AMI, which fails with PMM stopped.
-    const architecture = new DataResource(this, 'architecture', {
-      input: { architecture: Fn.conditional(isArm, 'arm64', 'x86_64') },
-    });
-
     const role = new HostRole(this, 'iam', {
       namePrefix: props.namePrefix,
       partition,
-      adminSecretArn: props.adminSecret.secretArn,
+      region: region.name,
+      accountId: account.accountId,
+      adminSecretArn: props.adminSecretArn,
       logGroupArn: props.logGroupArn,
+      configParameterArns: [
+        props.config.configParameterArn,
+        props.config.customQueriesParameterArnPattern,
+        props.config.imageParameterArn,
+      ],
+      imageParameterArn: props.config.imageParameterArn,
     });
 
-    const customQueryFiles = CUSTOM_QUERY_RESOLUTIONS.flatMap((resolution) => {
-      const yaml = props.postgresqlCustomQueries[resolution];
-      if (yaml === undefined) return [];
-      return [
-        Token.asString(
-          Fn.conditional(
-            Op.eq(yaml, Token.nullValue()),
-            '',
-            Fn.join('', [
-              gzipFileEntryPrefix(customQueriesPath(resolution)),
-              Fn.base64gzip(yaml),
-              '\n',
-            ]),
-          ),
-        ),
-      ];
+    // The host's address: a network interface that outlives the instance (like the data
+    // volume), so a replaced instance keeps the private IP registered pmm-agents dial.
+    const eni = new NetworkInterface(this, 'network_interface', {
+      subnetId: props.subnetId,
+      securityGroups: [props.securityGroupId],
+      description: `PMM server ${props.namePrefix}: stable private address for pmm-agents`,
+      tags: { Name: `${props.namePrefix}-pmm` },
     });
+
+    // Static: nothing in it changes on day 2 or is unknown at plan (see UserDataValues).
     const userData = new TerraformLocal(
       this,
       'user_data',
-      renderUserData(
-        {
-          PMM_VERSION: props.pmmVersion,
-          DATA_VOLUME_ID: props.dataVolume.volumeId,
-          ADMIN_SECRET_ARN: props.adminSecret.secretArn,
-          REGION: region.name,
-          LOG_GROUP_NAME: props.logGroupName,
-          ENABLE_TELEMETRY: Token.asString(Fn.conditional(props.disableTelemetry, 'false', 'true')),
-          PUBLIC_ADDRESS: props.publicAddress,
-        },
-        customQueryFiles,
-      ),
+      renderUserData({
+        REGION: region.name,
+        LOG_GROUP_NAME: props.logGroupName,
+        CONFIG_PATH: props.config.path,
+      }),
     );
     const userDataBase64 = Fn.base64gzip(userData.asString);
 
+    // The data volume the instance runs with. A different volume (a restore) replaces the
+    // instance: the volume attachment stops the instance before detaching and would leave it
+    // stopped, while a new instance boots running, keeps the private IP (network interface)
+    // and mounts the new volume (its id comes from the SSM configuration).
+    const dataVolumeId = new DataResource(this, 'data_volume_id', {
+      input: { volume_id: props.dataVolume.volumeId },
+    });
+
     const instance = new Instance(this, 'instance', {
       ami: ami.id,
-      instanceType: props.instanceType,
-      subnetId: props.subnetId,
-      vpcSecurityGroupIds: [props.securityGroupId],
+      // Through the data source, so its checks always run before the instance is planned
+      // (also under -target, which leaves out data sources nothing references).
+      instanceType: instanceTypeData.instanceType,
+      networkInterface: [{ networkInterfaceId: eni.id, deviceIndex: 0 }],
+      // Private subnet, reached through the load balancer only: the instance's one interface is
+      // the persistent network interface above, created without a public address (EC2 assigns
+      // public IPv4 on launch only to interfaces it creates itself).
       iamInstanceProfile: role.instanceProfileName,
       keyName: props.sshKeyName,
       monitoring: props.enableDetailedMonitoring,
@@ -202,23 +174,23 @@ export class PmmHost extends Construct {
         tags: { Name: `${props.namePrefix}-root` },
       },
       userDataBase64,
-      // The boot sequence runs once per instance: a changed boot sequence (PMM version,
-      // telemetry, custom queries) takes effect on a new instance; the data volume re-attaches.
+      // The boot sequence runs once per instance: a new boot sequence (a module upgrade that
+      // changes templates/host) takes effect on a new instance; the data volume re-attaches
+      // and the network interface keeps the address. Day-2 variables never change it.
       userDataReplaceOnChange: true,
       tags: { Name: props.namePrefix },
       lifecycle: {
-        // A newer Ubuntu AMI must not replace the host; a new architecture must.
+        // A newer Ubuntu AMI must not replace the host.
         ignoreChanges: ['ami'],
         // A bare address: Terraform rejects the "${...}" form cdktf writes for a resource
         // object in replace_triggered_by of JSON configuration.
         replaceTriggeredBy: [
-          `${architecture.terraformResourceType}.${architecture.friendlyUniqueId}`,
+          `${dataVolumeId.terraformResourceType}.${dataVolumeId.friendlyUniqueId}`,
         ],
         precondition: [
           {
             condition: Op.lte(decodedLength(userDataBase64), USER_DATA_LIMIT_BYTES),
-            errorMessage:
-              'The PMM user data exceeds the 16 KB EC2 limit after gzip (the custom PostgreSQL query files are too large); shorten them.',
+            errorMessage: 'The PMM user data exceeds the 16 KB EC2 limit after gzip.',
           },
         ],
       },
@@ -233,7 +205,8 @@ export class PmmHost extends Construct {
     });
 
     this.instanceId = instance.id;
-    this.privateIp = instance.privateIp;
+    this.privateIp = eni.privateIp;
+    this.networkInterfaceId = eni.id;
     // Built with join(), not a template: a template inside Fn.* arguments gets escaped.
     this.rootVolumeArn = Token.asString(
       Fn.join(':', [

@@ -39,6 +39,16 @@ export const HOST_FILES: readonly HostFile[] = [
     permissions: '0755',
   },
   {
+    path: '/usr/local/lib/pmm/check-data-mount.sh',
+    template: 'check-data-mount.sh',
+    permissions: '0755',
+  },
+  {
+    path: '/usr/local/lib/pmm/apply-config.sh',
+    template: 'apply-config.sh',
+    permissions: '0755',
+  },
+  {
     path: '/usr/local/lib/pmm/run-pmm-server.sh',
     template: 'run-pmm-server.sh',
     permissions: '0755',
@@ -56,6 +66,16 @@ export const HOST_FILES: readonly HostFile[] = [
   {
     path: '/etc/systemd/system/pmm-server.service',
     template: 'pmm-server.service',
+    permissions: '0644',
+  },
+  {
+    path: '/etc/systemd/system/pmm-config.service',
+    template: 'pmm-config.service',
+    permissions: '0644',
+  },
+  {
+    path: '/etc/systemd/system/pmm-config.timer',
+    template: 'pmm-config.timer',
     permissions: '0644',
   },
   {
@@ -92,40 +112,36 @@ export const HOST_FILES: readonly HostFile[] = [
     permissions: '0644',
   },
   { path: '/etc/pmm/host.env', template: 'host.env', permissions: '0644' },
-  { path: '/etc/pmm/pmm-server.env', template: 'pmm-server.env', permissions: '0644' },
 ];
 
-/** Values for the templates' `@@NAME@@` placeholders (literals or Terraform expressions). */
+/**
+ * Values for the templates' `@@NAME@@` placeholders (literals or Terraform expressions).
+ * Only values known at plan time that never change on day 2: everything PMM's operator may
+ * change (image, telemetry, address, custom queries, data volume, secret) is read at run time
+ * from SSM Parameter Store (constructs/pmm-config.ts, templates/host/apply-config.sh), so the
+ * user data, and with it the instance, stays the same.
+ */
 export interface UserDataValues {
-  readonly PMM_VERSION: string;
-  readonly DATA_VOLUME_ID: string;
-  readonly ADMIN_SECRET_ARN: string;
   readonly REGION: string;
   readonly LOG_GROUP_NAME: string;
-  /** "true" or "false". */
-  readonly ENABLE_TELEMETRY: string;
-  readonly PUBLIC_ADDRESS: string;
-}
-
-export const CUSTOM_QUERY_RESOLUTIONS = ['high', 'medium', 'low'] as const;
-export type CustomQueryResolution = (typeof CUSTOM_QUERY_RESOLUTIONS)[number];
-
-/** Where run-pmm-server.sh looks for a resolution's custom PostgreSQL queries. */
-export function customQueriesPath(resolution: CustomQueryResolution): string {
-  return `/etc/pmm/custom-queries/postgresql/${resolution}-resolution/queries-custom.yml`;
-}
-
-/**
- * The start of a cloud-config `write_files` entry for gzip+base64 content; append the
- * base64gzip value and a newline. Contains no `${`, `%{` or double quotes, so it is safe
- * inside Terraform function arguments.
- */
-export function gzipFileEntryPrefix(path: string): string {
-  return `  - path: ${path}\n    permissions: '0644'\n    encoding: gz+b64\n    content: `;
+  /** SSM parameter path of the runtime configuration (`/pmm/<service>-<environment>`). */
+  readonly CONFIG_PATH: string;
 }
 
 export function readTemplate(name: string): string {
   return readFileSync(join(TEMPLATE_DIR, name), 'utf8');
+}
+
+/**
+ * A shell script without its comment lines (the shebang stays): the repository keeps the
+ * comments, the user data (16 KB) does not carry them. No template has a heredoc or a
+ * multi-line string (host-scripts tests check), so no comment-like line is data.
+ */
+export function stripShellComments(text: string): string {
+  return text
+    .split('\n')
+    .filter((line, i) => i === 0 || !/^\s*#/.test(line))
+    .join('\n');
 }
 
 /** Escapes literal text so a Terraform string template yields it unchanged. */
@@ -165,12 +181,13 @@ const BOUNDARY = '==PMM-BOOT-BOUNDARY==';
 
 /**
  * The complete user data as a Terraform string template (gzip and base64 it with
- * `base64gzip`). `extraWriteFiles` are further `write_files` entries (Terraform expressions
- * that yield complete entries or an empty string), e.g. custom query files.
+ * `base64gzip`).
  */
-export function renderUserData(values: UserDataValues, extraWriteFiles: string[] = []): string {
+export function renderUserData(values: UserDataValues): string {
   const entries = HOST_FILES.map((f) => {
-    const body = renderTemplate(f.template, readTemplate(f.template), { ...values });
+    const text = readTemplate(f.template);
+    const shipped = f.template.endsWith('.sh') ? stripShellComments(text) : text;
+    const body = renderTemplate(f.template, shipped, { ...values });
     return [
       `  - path: ${f.path}`,
       `    owner: root:root`,
@@ -189,7 +206,7 @@ export function renderUserData(values: UserDataValues, extraWriteFiles: string[]
     'Content-Type: text/cloud-config; charset="us-ascii"',
     'Content-Disposition: attachment; filename="pmm-cloud-config.yaml"',
     '',
-    cloudConfig + extraWriteFiles.join(''),
+    cloudConfig,
     `--${BOUNDARY}`,
     'Content-Type: text/x-shellscript; charset="us-ascii"',
     'Content-Disposition: attachment; filename="pmm-boot.sh"',

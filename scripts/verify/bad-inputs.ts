@@ -34,6 +34,19 @@ const rds = (overrides: Record<string, unknown>) => [
   },
 ];
 
+const copy = (overrides: Record<string, unknown>) => ({
+  destination_vault_arn: 'arn:aws:backup:eu-central-1:123456789012:backup-vault:pmm-dr',
+  retention_days: 30,
+  ...overrides,
+});
+
+const lock = (overrides: Record<string, unknown>) => ({
+  mode: 'governance',
+  min_retention_days: 1,
+  max_retention_days: 365,
+  ...overrides,
+});
+
 export const BAD_INPUTS: Readonly<Record<string, readonly BadInput[]>> = {
   public_subnet_ids: [{ value: ['subnet-0123456789abcdef0'] }, { value: ['subnet-1', 'subnet-2'] }],
   private_subnet_ids: [{ value: [] }, { value: ['vpc-0123456789abcdef0'] }],
@@ -43,7 +56,7 @@ export const BAD_INPUTS: Readonly<Record<string, readonly BadInput[]>> = {
   service_name: [{ value: 'PMM server' }],
   dns_names: [{ value: ['pmm', 'pmm'] }, { value: [] }, { value: ['PMM.Example'] }],
   pmm_version: [{ value: '2' }, { value: 'latest' }],
-  instance_type: [{ value: 't2.micro' }, { value: 'm5.small' }],
+  instance_type: [{ value: 'M5.large' }, { value: 'm5' }],
   root_volume_size: [{ value: 8 }, { value: 20.5 }],
   admin_cidr_block: [
     { value: '0.0.0.0/0' },
@@ -58,6 +71,12 @@ export const BAD_INPUTS: Readonly<Record<string, readonly BadInput[]>> = {
   ebs_iops: [{ value: 50 }, { value: 64001 }],
   ebs_throughput: [{ value: 100 }, { value: 1001 }],
   kms_key_id: [{ value: 'alias/aws/ebs' }],
+  data_volume_snapshot_id: [
+    { value: 'vol-0123456789abcdef0' }, // a volume, not a snapshot
+    { value: 'arn:aws:backup:us-east-1:123456789012:recovery-point:1EB3B5E7' }, // not an EBS recovery point
+    { value: 'arn:aws:ec2:us-east-1::image/ami-0123456789abcdef0' },
+    { value: 'snap-XYZ' },
+  ],
   allowed_cidr_blocks: [
     { value: [] },
     { value: ['10.0.0.0/33'] },
@@ -65,21 +84,54 @@ export const BAD_INPUTS: Readonly<Record<string, readonly BadInput[]>> = {
     { value: ['10.0.0.0/8', '2001:db8::/32'] },
     { value: ['10.1.2.3/16'] }, // host bits set (non-canonical)
   ],
-  ssl_policy: [{ value: 'TLS13' }],
+  ssl_policy: [
+    { value: 'TLS13' },
+    { value: 'ELBSecurityPolicy-2016-08' }, // exists, but allows TLS 1.0
+    { value: 'ELBSecurityPolicy-TLS13-1-1-2021-06' }, // exists, but allows TLS 1.1
+  ],
   certificate_issuers: [
     { rule: 0, value: ['amazon.com', 'Amazon'] },
     { rule: 1, value: ['letsencrypt.org'] }, // no Amazon CA: ACM could not issue
   ],
   additional_certificate_arns: [{ value: ['arn:aws:iam::123456789012:server-certificate/pmm'] }],
   alb_logs_retention_days: [{ value: 0 }],
-  backup_schedule: [{ value: 'rate(1 day)' }],
+  backup_schedule: [
+    { rule: 0, value: 'rate(1 day)' },
+    { rule: 0, value: 'cron(0 25 ? * * *)' }, // hour out of range: AWS rejects it at apply
+    { rule: 0, value: 'cron(0 5 ? * MON-FRY *)' },
+    { rule: 1, value: 'cron(0 5 * * * *)' }, // neither day field is "?"
+    { rule: 2, value: 'cron(*/5 * ? * * *)' }, // every 5 minutes: more often than hourly
+  ],
   backup_retention_days: [{ value: 0 }, { value: 35041 }],
-  weekly_backup_schedule: [{ value: 'cron(0 6 * * 1)' }],
+  weekly_backup_schedule: [
+    { rule: 0, value: 'cron(0 6 * * 1)' },
+    { rule: 0, value: 'cron(0 6 ? * 8 *)' }, // day-of-week 1-7
+    { rule: 1, value: 'cron(0 6 1 * 1 *)' }, // both day fields set
+    { rule: 2, value: 'cron(0,30 6 ? * 1 *)' }, // two minutes in the minutes field
+  ],
   weekly_backup_retention_days: [{ value: 0 }],
   backup_kms_key_id: [{ value: 'not-an-arn' }],
+  backup_copy_destinations: [
+    { rule: 0, value: [copy({ destination_vault_arn: 'arn:aws:s3:::pmm-backups' })] },
+    { rule: 0, value: [copy({ destination_vault_arn: 'pmm-dr' })] },
+    { rule: 1, value: [copy({}), copy({})] },
+    { rule: 2, value: [copy({ retention_days: 0 })] },
+    { rule: 2, value: [copy({ retention_days: 7.5 })] },
+    { rule: 3, value: [copy({ retention_days: 119, cold_storage_after_days: 30 })] }, // < 30 + 90
+    { rule: 3, value: [copy({ retention_days: 365, cold_storage_after_days: 0 })] },
+  ],
+  backup_vault_lock: [
+    { rule: 0, value: lock({ mode: 'legal-hold' }) },
+    { rule: 1, value: lock({ min_retention_days: 100, max_retention_days: 30 }) },
+    { rule: 1, value: lock({ min_retention_days: 0 }) },
+    { rule: 2, value: lock({ mode: 'compliance', changeable_for_days: 1 }) },
+  ],
+  restore_testing_schedule: [{ value: 'monthly' }, { rule: 1, value: 'cron(0 7 1 * 1 *)' }],
   alarm_topic_arns: [{ value: ['pmm-alarms'] }],
   sns_topic_name: [{ value: 'pmm alarms!' }],
   log_retention_days: [{ value: 10 }],
+  instance_egress_cidr_blocks: [{ value: [] }, { value: ['10.0.0.1/16'] }, { value: ['::/0'] }],
+  log_kms_key_id: [{ value: 'alias/pmm-logs' }],
   rds_security_group_ids: [{ value: ['default'] }],
   secret_readers: [{ value: ['arn:aws:iam::123456789012:user/bob'] }],
   monitored_asgs: [

@@ -7,6 +7,10 @@
 export const EMULATOR_GAPS: Readonly<Record<string, string>> = {
   aws_backup_selection:
     'moto 5.2.5 implements no CreateBackupSelection/GetBackupSelection (AWS Backup has only vaults, plans, tags and report plans)',
+  aws_backup_restore_testing_plan:
+    'moto 5.2.5 implements no CreateRestoreTestingPlan/GetRestoreTestingPlan (restore testing is on by default)',
+  aws_backup_restore_testing_selection:
+    'moto 5.2.5 implements no CreateRestoreTestingSelection/GetRestoreTestingSelection',
   aws_backup_vault_policy:
     'moto 5.2.5 implements no PutBackupVaultAccessPolicy/GetBackupVaultAccessPolicy',
 };
@@ -50,6 +54,12 @@ export const EMULATOR_DRIFT: Readonly<Record<string, KnownDrift>> = {
     reason:
       'moto 5.2.5 DescribeSecurityGroupRules drops the description of a rule whose destination is a referenced security group (CIDR rules keep theirs)',
     appliesTo: referencesSecurityGroup,
+  },
+  aws_instance: {
+    attributes: ['vpc_security_group_ids'],
+    reason:
+      'with associate_public_ip_address set, the provider passes the security groups on the primary network interface; moto 5.2.5 keeps them there and DescribeInstances lists no instance security group, so the provider sees them as missing (AWS reports the primary interface groups as the instance groups)',
+    appliesTo: (after) => after.associate_public_ip_address === false,
   },
 };
 

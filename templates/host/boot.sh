@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The PMM host's first-boot sequence, run once per instance by cloud-init. PMM must come up
 # even when an optional step fails, so: 1. the journal export (and its directories);
-# 2. Docker CE; 3. enable and start the PMM units; 4. the AWS CLI (until it is there a first
-# start of pmm-server is refused and retried, so PMM never runs with admin/admin); 5. the
-# CloudWatch agent. A failed step is logged and the later ones still run; the exit status is
-# non-zero if any failed. Every step is idempotent: re-run with sudo /usr/local/lib/pmm/boot.sh.
+# 2. Docker CE; 3. the AWS CLI (PMM's runtime configuration and admin password come from SSM
+# and Secrets Manager: until it is there nothing starts, and the timers retry); 4. enable and
+# start the PMM units; 5. the CloudWatch agent. A failed step is logged and the later ones
+# still run; the exit status is non-zero if any failed. Every step is idempotent: re-run with sudo /usr/local/lib/pmm/boot.sh.
 # Tests override PMM_LIB_DIR and PMM_CWAGENT_CTL.
 set -euo pipefail
 log() { echo "pmm-boot: $*"; }
@@ -36,8 +36,11 @@ journal_export() {
 
 pmm_units() {
   systemctl daemon-reload || return 1
-  systemctl enable pmm-data-volume.service pmm-data-volume.timer pmm-server.service \
-    pmm-admin-password.timer || return 1
+  systemctl enable pmm-config.service pmm-config.timer pmm-data-volume.service \
+    pmm-data-volume.timer pmm-server.service pmm-admin-password.timer || return 1
+  # The runtime configuration (data volume id, image, ...); pmm-config.timer retries each minute.
+  systemctl start pmm-config.service || log "configuration not applied yet; pmm-config.timer retries"
+  systemctl start pmm-config.timer || return 1
   # Waits for the volume (the attachment may follow the instance by a minute or two). If it
   # times out, the timer retries and pmm-server keeps waiting for /srv.
   systemctl start pmm-data-volume.service || log "data volume not ready yet; pmm-data-volume.timer retries"
@@ -53,8 +56,8 @@ cloudwatch_agent() {
 
 step journal-export journal_export
 step docker "$lib/install-packages.sh" docker
-step pmm-units pmm_units
 step aws-cli "$lib/install-packages.sh" aws-cli
+step pmm-units pmm_units
 step cloudwatch-agent cloudwatch_agent
 
 if ((${#failed[@]} > 0)); then

@@ -1,4 +1,4 @@
-import { AwsIo } from './aws';
+import { AwsDeadlineError, AwsIo } from './aws';
 import { ReconcilerConfig } from './config';
 import { ASG_MANAGER, chunk, EnrolTarget, Problem } from './decide';
 import { EnsuredToken } from './enrolment';
@@ -214,8 +214,10 @@ export async function runInstall(
           );
         }
       } catch (e) {
-        // Right after SendCommand the invocation may not exist yet: keep polling.
-        if (errorName(e) === 'InvocationDoesNotExist') still.push(s);
+        // Right after SendCommand the invocation may not exist yet: keep polling. A poll not
+        // made because the deadline is near says nothing about the install: still running.
+        if (errorName(e) === 'InvocationDoesNotExist' || e instanceof AwsDeadlineError)
+          still.push(s);
         else {
           outcomes.set(s.target, 'failed');
           ctx.failed.push(problem(s.target, `GetCommandInvocation: ${errorMessage(e)}`));
@@ -224,7 +226,7 @@ export async function runInstall(
     });
     waiting = still;
     if (waiting.length === 0) break;
-    if (ctx.now() + o.pollIntervalMs >= deadline) {
+    if (ctx.now() + o.pollIntervalMs >= deadline || ctx.remainingMs() <= margin) {
       for (const s of waiting) {
         outcomes.set(s.target, 'pending');
         const by = s.followed ? ', sent by an earlier run' : '';

@@ -1,8 +1,12 @@
 /** checkov results, classified against the one skips file (verify/checkov-skips.yaml). */
+import { run, tail } from './proc';
 
 export interface CheckovSkip {
   readonly id: string;
-  /** Resource addresses (or suffixes) the skip applies to; absent = every resource. */
+  /**
+   * Resource addresses (or suffixes) the skip applies to. Required by the skips file (no
+   * blanket skips); `skipFor` treats an absent list as every resource.
+   */
   readonly resources?: readonly string[];
   readonly reason: string;
   /**
@@ -97,4 +101,113 @@ export function unusedSkips(
   return skips.filter(
     (s) => !summaries.some((sum) => sum.skipped.some((f) => skipFor(f, [s]) === s)),
   );
+}
+
+// ---------------------------------------------------------------------------------------
+// Running checkov (the verify pipeline and scripts/verify/checkov-plan.ts share these)
+// ---------------------------------------------------------------------------------------
+
+/** The checkov virtualenv `npm run verify` installs (.cache/verify/checkov). */
+export interface CheckovTools {
+  /** The checkov executable. */
+  readonly checkov: string;
+  /** The venv's python (reads the YAML skips file with PyYAML). */
+  readonly python: string;
+}
+
+export class CheckovError extends Error {}
+
+/**
+ * What is wrong with a skips list: every skip needs an id, a reason of 20+ characters, a
+ * non-empty `resources` list (no blanket skips: a skip names what it covers) and, if any,
+ * `scan: synth` or `scan: plan`.
+ */
+export function skipProblems(skips: readonly CheckovSkip[]): string[] {
+  const problems: string[] = [];
+  skips.forEach((x, i) => {
+    const name = `skip #${i + 1} (${x.id ?? 'no id'})`;
+    if (!x.id) problems.push(`${name}: no id`);
+    if (!x.reason || x.reason.trim().length < 20)
+      problems.push(`${name}: reason under 20 characters`);
+    if (!Array.isArray(x.resources) || x.resources.length === 0)
+      problems.push(`${name}: no resources (blanket skips are not allowed: name the resources)`);
+    if (x.scan !== undefined && x.scan !== 'synth' && x.scan !== 'plan')
+      problems.push(`${name}: scan must be synth or plan`);
+  });
+  return problems;
+}
+
+/** Reads and checks the skips file (YAML, read with the checkov venv's PyYAML). */
+export async function loadSkipsFile(tools: CheckovTools, file: string): Promise<CheckovSkip[]> {
+  const r = await run(tools.python, [
+    '-c',
+    'import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1])) or {}))',
+    file,
+  ]);
+  if (r.code !== 0) throw new CheckovError(`cannot read ${file}:\n${tail(r.output)}`);
+  const skips = ((JSON.parse(r.stdout) as { skips?: CheckovSkip[] }).skips ?? []) as CheckovSkip[];
+  const problems = skipProblems(skips);
+  if (problems.length) throw new CheckovError(`${file}:\n  ${problems.join('\n  ')}`);
+  return skips;
+}
+
+/** Runs checkov with `args` (framework and target) and classifies its report. */
+export async function runCheckov(
+  tools: CheckovTools,
+  args: readonly string[],
+  scan: CheckovScan,
+  skips: readonly CheckovSkip[],
+  opts: { readonly cwd?: string; readonly log?: string } = {},
+): Promise<CheckovSummary> {
+  const r = await run(
+    tools.checkov,
+    [...args, '-o', 'json', '--compact', '--skip-download', '--soft-fail'],
+    {
+      cwd: opts.cwd,
+      env: {
+        ...process.env,
+        ANSI_COLORS_DISABLED: '1',
+        LOG_LEVEL: 'WARNING',
+        BC_SKIP_MAPPING: 'TRUE',
+      },
+      log: opts.log,
+      timeoutSeconds: 900,
+    },
+  );
+  let report: unknown;
+  try {
+    report = JSON.parse(r.stdout.slice(r.stdout.search(/[[{]/)));
+  } catch {
+    throw new CheckovError(`checkov printed no JSON report (exit ${r.code}):\n${tail(r.output)}`);
+  }
+  const sum = classify(report, skips, scan);
+  if (sum.passed + sum.failed.length + sum.skipped.length === 0) {
+    throw new CheckovError(
+      `checkov ran no check at all (wrong framework or path?):\n${tail(r.output)}`,
+    );
+  }
+  return sum;
+}
+
+/** Scans one `terraform show -json` plan file (any plan: first, re-plan, day-2 plans). */
+export function scanPlanJson(
+  tools: CheckovTools,
+  planJsonPath: string,
+  skips: readonly CheckovSkip[],
+  opts: { readonly cwd?: string; readonly log?: string } = {},
+): Promise<CheckovSummary> {
+  return runCheckov(
+    tools,
+    ['--framework', 'terraform_plan', '-f', planJsonPath],
+    'plan',
+    skips,
+    opts,
+  );
+}
+
+/** One line per unexplained finding or parsing error of a summary (empty: all explained). */
+export function findingLines(sum: CheckovSummary): string[] {
+  const lines = sum.failed.map((f) => `  ${f.checkId} ${f.checkName} @ ${f.resource} (${f.file})`);
+  if (sum.parsingErrors.length) lines.push(`  parsing errors: ${sum.parsingErrors.join(', ')}`);
+  return lines;
 }

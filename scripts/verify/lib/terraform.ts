@@ -135,13 +135,3 @@ export function moduleBlocksWithSource(hcl: string, source: string): string[] {
 export function hasProviderBlock(hcl: string, name: string): boolean {
   return new RegExp(`provider\\s+"${name}"\\s*\\{`).test(hcl);
 }
-
-/**
- * Removes the hashicorp/random requirement and provider blocks from HCL text (for a copy
- * validated without that provider). Returns the new text and whether anything changed.
- */
-export function stripRandomFromHcl(hcl: string): { text: string; changed: boolean } {
-  let text = hcl.replace(/^[ \t]*random\s*=\s*\{[^}]*\}[ \t]*\n/gm, '');
-  text = text.replace(/^provider\s+"random"\s*\{[^}]*\}[ \t]*\n/gm, '');
-  return { text, changed: text !== hcl };
-}
