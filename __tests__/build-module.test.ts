@@ -44,6 +44,7 @@ describe('npm run build:module', () => {
       'data',
       'ephemeral',
       'locals',
+      'moved',
       'resource',
     ]);
   });

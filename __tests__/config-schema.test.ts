@@ -12,6 +12,7 @@ import { MODULE_VARIABLES } from '../stacks/module-variables';
 import { ConfigError, validateRootStackConfig } from '../stacks/stack-config';
 import { awsCronPattern, intInRange, eachMatches } from '../stacks/variable-helpers';
 import { terraformEval } from './helpers/terraform';
+import { terraformTypeToSchema } from '../stacks/terraform-type-schema';
 
 const root = join(__dirname, '..');
 const generated = generateConfigSchema();
@@ -295,5 +296,23 @@ describe('cdktf CLI', () => {
     expect(
       execFileSync('git', ['check-ignore', '-q', 'pmm.config.json'], { cwd: root }).toString(),
     ).toBe('');
+  });
+});
+
+describe('optional() defaults in Terraform object types', () => {
+  it('accepts empty map and list defaults and keeps string defaults verbatim', () => {
+    const schema = terraformTypeToSchema(
+      'object({ labels = optional(map(string), {}), ids = optional(list(string), [ ]), name = optional(string, "a b") })',
+    );
+    const props = (schema as { properties: Record<string, { default?: unknown }> }).properties;
+    expect(props.labels.default).toEqual({});
+    expect(props.ids.default).toEqual([]);
+    expect(props.name.default).toBe('a b');
+  });
+
+  it('still refuses a default that is not a simple literal', () => {
+    expect(() =>
+      terraformTypeToSchema('object({ x = optional(map(string), { a = "b" }) })'),
+    ).toThrow(/not a simple literal/);
   });
 });

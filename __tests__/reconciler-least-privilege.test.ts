@@ -55,7 +55,9 @@ describe('enrolment secret: resource policy (issue 13)', () => {
   );
 
   it('exists with the reconciler and blocks public policies', () => {
-    expect(policy.count).toBe('${(length(var.monitored_asgs) >= 1) ? 1 : 0}');
+    expect(policy.count).toBe(
+      '${((length(var.monitored_asgs) >= 1) || (length(var.monitored_rds) >= 1)) ? 1 : 0}',
+    );
     expect(policy.block_public_policy).toBe(true);
     expect(policy.secret_arn).toBe(
       '${one(aws_secretsmanager_secret.pmm_reconciler_enrolment_secret[*].arn)}',

@@ -36,17 +36,22 @@ function ident(p: Parser): string {
   return m[0];
 }
 
-/** A JSON-compatible HCL literal (string, number, bool, null) used as an optional() default. */
+/**
+ * A JSON-compatible HCL literal (string, number, bool, null, or an empty map `{}` or list `[]`)
+ * used as an optional() default.
+ */
 function literal(p: Parser): unknown {
   skipWs(p);
   const rest = p.src.slice(p.pos);
-  const m = /^("(?:[^"\\]|\\.)*"|-?[0-9]+(?:\.[0-9]+)?|true|false|null)/.exec(rest);
+  const m = /^("(?:[^"\\]|\\.)*"|-?[0-9]+(?:\.[0-9]+)?|true|false|null|\{\s*\}|\[\s*\])/.exec(rest);
   if (!m) {
     throw new TerraformTypeError(
       `type "${p.src}": optional() default at offset ${p.pos} is not a simple literal`,
     );
   }
   p.pos += m[0].length;
+  if (m[0].startsWith('{')) return {};
+  if (m[0].startsWith('[')) return [];
   return JSON.parse(m[0]);
 }
 
