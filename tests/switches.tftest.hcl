@@ -30,8 +30,8 @@ run "defaults_switch_optional_parts_off" {
     error_message = "create_initial_snapshot defaults to false."
   }
   assert {
-    condition     = length(aws_secretsmanager_secret_policy.pmm_admin_secret_policy) == 0
-    error_message = "Without secret_readers the admin secret has no resource policy."
+    condition     = aws_secretsmanager_secret_policy.pmm_admin_secret_policy.block_public_policy == true
+    error_message = "The admin secret always has its deny-everyone-else resource policy, blocking public policies."
   }
   assert {
     condition     = length(aws_cloudwatch_metric_alarm.pmm_monitoring_data_volume_burst_balance_low) == 0
@@ -90,8 +90,8 @@ run "optional_parts_switched_on" {
     error_message = "create_dashboard and create_initial_snapshot must each create their resource."
   }
   assert {
-    condition     = length(aws_secretsmanager_secret_policy.pmm_admin_secret_policy) == 1
-    error_message = "secret_readers must attach a resource policy to the admin secret."
+    condition     = aws_secretsmanager_secret_policy.pmm_admin_secret_policy.block_public_policy == true
+    error_message = "With secret_readers the admin secret keeps its resource policy (the readers in it are checked by jest with terraform console: __tests__/admin-secret.test.ts)."
   }
   assert {
     condition     = length(aws_cloudwatch_metric_alarm.pmm_monitoring_data_volume_burst_balance_low) == 1
@@ -138,7 +138,7 @@ run "data_volume_is_protected_and_encrypted" {
   command = plan
 
   assert {
-    condition     = aws_ebs_volume.pmm_data_volume_volume.encrypted == true && aws_ebs_volume.pmm_data_volume_volume.size == 100
+    condition     = aws_ebs_volume.pmm_data_volume_volume["initial"].encrypted == true && aws_ebs_volume.pmm_data_volume_volume["initial"].size == 100
     error_message = "The data volume must be encrypted, 100 GiB by default."
   }
 }

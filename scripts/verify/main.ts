@@ -544,6 +544,8 @@ async function moduleTests(p: Prepared, s: Step): Promise<void> {
       timeoutSeconds: 1200,
     }),
   );
+  for (const l of result.substituted)
+    substituted.push(`terraform test copy: ${l}: mock providers serve no ephemeral resources`);
   moduleTestTally.passed = result.passed;
   moduleTestTally.failed = result.failed;
   s.lines.push(
