@@ -5,6 +5,7 @@
  */
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readModuleFolder } from '../build-module';
 import { DAY2_CHANGES, Day2Change, Day2Context, Day2Expectation } from './day2-changes';
 import { EMULATOR_DRIFT } from './emulator-gaps';
 import { RunResult, pool, run } from './lib/proc';
@@ -182,7 +183,7 @@ export async function runDay2Matrix(o: Day2MatrixOptions): Promise<Day2MatrixRes
   const dir = join(o.exampleDir, '..', 'day2');
   const plans = join(dir, 'plans');
   mkdirSync(plans, { recursive: true });
-  const moduleJson = JSON.parse(readFileSync(join(o.moduleDir, 'main.tf.json'), 'utf8')) as TfJson;
+  const moduleJson = readModuleFolder(o.moduleDir) as TfJson;
   writeJson(join(dir, 'main.tf.json'), matrixConfig(moduleJson, o.moduleName, o.provider));
   cpSync(join(o.exampleDir, 'terraform.tfstate'), join(dir, 'terraform.tfstate'));
   const lines: string[] = [];
