@@ -177,7 +177,7 @@ describe('apply-config.sh', () => {
       `PMM_IMAGE=percona/pmm-server@sha256:${DIGEST_A}\nPMM_DATA_VOLUME_ID=vol-0123456789abcdef0\nPMM_ADMIN_SECRET_ARN=${SECRET_ARN}\n`,
     );
     expect(host.env('pmm-server.env')).toBe(
-      'PMM_ENABLE_TELEMETRY=false\nPMM_PUBLIC_ADDRESS=pmm.example.com\n',
+      'PMM_ENABLE_TELEMETRY=false\nPMM_PUBLIC_ADDRESS=pmm.example.com\nGF_SECURITY_COOKIE_SECURE=true\n',
     );
     expect(record(ssm)).toMatch(
       new RegExp(`^config=[0-9a-f]{64} image=percona/pmm-server@sha256:${DIGEST_A} tag=3$`),

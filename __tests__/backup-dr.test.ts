@@ -84,11 +84,14 @@ describe('restore testing (module)', () => {
 
   it("restores the data volume (never the root volume) into the instance's AZ, keeps it for the validation window, with this deployment's role", () => {
     expect(rts.protected_resource_type).toBe('EBS');
-    expect(rts.protected_resource_arns).toEqual(['${aws_ebs_volume.pmm_data_volume_volume.arn}']);
+    expect(rts.protected_resource_arns).toEqual(['${local.pmm_data_volume_current_arn}']);
     expect(rts.protected_resource_conditions).toBeUndefined();
     const volume = resource(tf, 'aws_ebs_volume', 'data_volume_volume');
-    // The same AZ expression as the data volume itself: a real restore lands there.
-    expect(rts.restore_metadata_overrides).toEqual({ availabilityZone: volume.availability_zone });
+    // The AZ of the instance's subnet (where the current data volume is): a real restore lands there.
+    expect(rts.restore_metadata_overrides).toEqual({
+      availabilityZone: '${data.aws_subnet.pmm_network_instance_subnet.availability_zone}',
+    });
+    expect(volume).toBeDefined();
     expect(rts.validation_window_hours).toBe(2);
     expect(rts.iam_role_arn).toBe(ROLE_ARN);
     expect(rts.restore_testing_plan_name).toBe(

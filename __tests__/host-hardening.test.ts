@@ -1,26 +1,35 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resource, synthModule } from './helpers/synth';
-import { evaluateTemplate } from './helpers/hcl-template';
 import { TEMPLATE_DIR } from '../constructs/host/user-data';
 
 const tf = synthModule();
 
 describe('PMM host hardening (issue 13)', () => {
   it('never gets a public IP address, even in a subnet that maps one on launch', () => {
-    expect(resource(tf, 'aws_instance', 'host_instance').associate_public_ip_address).toBe(false);
+    const instance = resource(tf, 'aws_instance', 'host_instance');
+    // EC2 assigns a public IPv4 on launch only to an interface it creates itself; the instance's
+    // one interface is the persistent network interface, created beforehand without one.
+    expect(instance.network_interface).toEqual([
+      {
+        device_index: 0,
+        network_interface_id: '${aws_network_interface.pmm_host_network_interface.id}',
+      },
+    ]);
+    expect(instance.subnet_id).toBeUndefined();
+    expect(instance.associate_public_ip_address).toBeUndefined();
+    const eni = resource(tf, 'aws_network_interface', 'host_network_interface');
+    expect(JSON.stringify(eni)).not.toMatch(/public/i);
   });
 
   it('marks Grafana cookies secure through the container environment', () => {
-    const env = readFileSync(join(TEMPLATE_DIR, 'pmm-server.env'), 'utf8');
-    // Exactly one setting, not commented out, value true (Grafana reads GF_<SECTION>_<KEY>).
-    const settings = env.split('\n').filter((l) => /^\s*GF_SECURITY_COOKIE_SECURE\s*=/.test(l));
-    expect(settings).toEqual(['GF_SECURITY_COOKIE_SECURE=true']);
-    // The file is the container's --env-file, and it is written to the host by user data.
-    expect(readFileSync(join(TEMPLATE_DIR, 'run-pmm-server.sh'), 'utf8')).toMatch(
-      /--env-file "\$env_file"/,
-    );
-    const rendered = evaluateTemplate(tf.locals.pmm_host_user_data as string);
-    expect(rendered).toMatch(/path: \/etc\/pmm\/pmm-server\.env/);
+    // apply-config.sh writes the container's env file (its content is asserted by
+    // __tests__/apply-config.test.ts) and the run script passes exactly that file.
+    const apply = readFileSync(join(TEMPLATE_DIR, 'apply-config.sh'), 'utf8');
+    expect(apply).toMatch(/^server_env=\$etc\/pmm-server\.env$/m);
+    expect(apply.match(/GF_SECURITY_COOKIE_SECURE=true/g)).toHaveLength(1);
+    const run = readFileSync(join(TEMPLATE_DIR, 'run-pmm-server.sh'), 'utf8');
+    expect(run).toMatch(/env_file=\$\{PMM_SERVER_ENV_FILE:-\/etc\/pmm\/pmm-server\.env\}/);
+    expect(run).toMatch(/--env-file "\$env_file"/);
   });
 });

@@ -39,16 +39,24 @@ describe('instance role: least privilege', () => {
     expect(JSON.stringify(tf)).not.toMatch(/AmazonSSMManagedInstanceCore/);
   });
 
-  it('gives the SSM agent exactly Session Manager and Run Command, never parameters', () => {
-    const all = statements.flatMap(actions);
-    expect(all.filter((a) => /^(ssm|ssmmessages|ec2messages):/.test(a)).sort()).toEqual(
+  it('gives the SSM agent exactly Session Manager and Run Command, parameters only its own', () => {
+    const configSids = ['ReadPmmConfig', 'RecordPmmImage'];
+    const agent = statements.filter((st) => !configSids.includes(String(st.Sid))).flatMap(actions);
+    expect(agent.filter((a) => /^(ssm|ssmmessages|ec2messages):/.test(a)).sort()).toEqual(
       [
         ...SSM_AGENT_ACTIONS.register,
         ...SSM_AGENT_ACTIONS.sessions,
         ...SSM_AGENT_ACTIONS.commands,
       ].sort(),
     );
-    expect(all.join(' ')).not.toMatch(/ssm:GetParameter|ssm:\*|ssm:GetDocument|ssm:PutInventory/);
+    expect(agent.join(' ')).not.toMatch(/ssm:GetParameter|ssm:\*|ssm:GetDocument|ssm:PutInventory/);
+    // Parameters: only the PMM configuration (read) and the image record (write), never `*`.
+    expect(actions(bySid('ReadPmmConfig'))).toEqual(['ssm:GetParameter']);
+    expect(actions(bySid('RecordPmmImage'))).toEqual(['ssm:PutParameter']);
+    for (const sid of configSids) {
+      const r = bySid(sid).Resource as string | string[];
+      for (const arn of Array.isArray(r) ? r : [r]) expect(arn).not.toBe('*');
+    }
     // Registration only as an instance of this account and region.
     expect(bySid('SsmAgentRegisters').Resource).toBe(
       'arn:aws:ec2:eu-west-1:111111111111:instance/*',
@@ -97,7 +105,7 @@ describe('instance role: no EC2 API grants, because nothing on the host calls on
     expect(statements.flatMap(actions).filter((a) => a.startsWith('ec2:'))).toEqual([]);
   });
 
-  it('host scripts call only the two Secrets Manager actions the role grants', () => {
+  it('host scripts call only the Secrets Manager and SSM parameter actions the role grants', () => {
     const calls = new Set<string>();
     for (const f of readdirSync(TEMPLATE_DIR)) {
       const text = readFileSync(join(TEMPLATE_DIR, f), 'utf8');
@@ -110,6 +118,8 @@ describe('instance role: no EC2 API grants, because nothing on the host calls on
     expect([...calls].sort()).toEqual([
       'secretsmanager describe-secret',
       'secretsmanager get-secret-value',
+      'ssm get-parameter',
+      'ssm put-parameter',
     ]);
   });
 

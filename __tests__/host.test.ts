@@ -232,7 +232,9 @@ describe('pmm-server.service', () => {
 
   it('uses PMM 3 environment names (PMM 2 names are silently ignored)', () => {
     const script = readFileSync(join(TEMPLATE_DIR, 'apply-config.sh'), 'utf8');
-    expect(script).toContain("printf 'PMM_ENABLE_TELEMETRY=%s\\nPMM_PUBLIC_ADDRESS=%s\\n'");
+    expect(script).toContain(
+      "printf 'PMM_ENABLE_TELEMETRY=%s\\nPMM_PUBLIC_ADDRESS=%s\\nGF_SECURITY_COOKIE_SECURE=true\\n'",
+    );
     expect(script).not.toMatch(/DISABLE_TELEMETRY/);
   });
 });
