@@ -183,6 +183,9 @@ new_root() {
   install -d -m 0700 "$m/var/lib/boot-test"
   (umask 077 && printf '%s' "$canary" >"$m/var/lib/boot-test/secret")
   echo "$ADMIN_SECRET_ARN" >"$m/var/lib/boot-test/secret-arn"
+  echo "$PMM_IMAGE_TAG" >"$m/var/lib/boot-test/image-tag"
+  echo "$image_digest" >"$m/var/lib/boot-test/image-digest"
+  install -d -m 0700 "$m/var/lib/boot-test/ssm"
   install -d "$m/var/lib/cloud/seed/nocloud"
   cp "$work/render/user-data" "$m/var/lib/cloud/seed/nocloud/user-data"
   printf 'instance-id: %s\nlocal-hostname: pmm-boot-test\n' "$instance_id" >"$m/var/lib/cloud/seed/nocloud/meta-data"
@@ -198,7 +201,8 @@ boot() {
   guest="$work/roots/$root/merged"
   rm -rf "$guest/var/log/boot-test"
   local cmd=(systemd-nspawn --quiet --register=no --keep-unit --boot --directory="$guest"
-    --machine="pmm-boot-$root" --private-network --console=read-only)
+    --machine="pmm-boot-$root" --private-network --console=read-only
+    --bind="$work/ssm:/var/lib/boot-test/ssm")
   if [[ -n $device ]]; then
     local by_id="$work/by-id-$name"
     mkdir -p "$by_id"
@@ -317,6 +321,24 @@ check_no_secret_leak() {
     "$leader" "$canary" "${files[@]}" "$guest"/var/log/boot-test/run-*/args
 }
 
+# The SSM stub's recorded arguments and every parameter value (the Parameter Store of the run).
+check_no_secret_in_ssm() {
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  check "the admin password appears in no SSM stub argument or parameter value" \
+    bash -c 'test -s "$1" && ! grep -rqF -- "$0" "$1" "$2"' "$canary" "$work/ssm/calls.log" "$work/ssm/params"
+}
+
+# The config the host applied came from SSM: runtime.env names the digest, volume and secret.
+check_runtime_config() {
+  check "runtime.env from SSM: image by digest, the config's volume id and secret ARN" \
+    diff <(printf 'PMM_IMAGE=%s\nPMM_DATA_VOLUME_ID=%s\nPMM_ADMIN_SECRET_ARN=%s\n' "$PMM_IMAGE" "$DATA_VOLUME_ID" "$ADMIN_SECRET_ARN") "$guest/etc/pmm/runtime.env"
+  check "the image record in SSM is the digest resolved for tag ${PMM_IMAGE_TAG#*:}" \
+    grep -qxE "config=[0-9a-f]{64} image=${PMM_IMAGE//./\\.} tag=${tag_re//./\\.}" "$work/ssm/params$CONFIG_PATH/image"
+}
+
+# put-parameter calls for the image record so far (the SSM stub's log, all instances).
+count_image_records() { grep -c " ssm put-parameter --name $CONFIG_PATH/image " "$work/ssm/calls.log" || true; }
+
 check_pmm_stays_down() { # what the refusal must say (regex)
   wait_for_cloud_final || fail "cloud-init's final stage (boot.sh) did not finish within ${boot_timeout}s"
   sleep "$settle_seconds"
@@ -364,10 +386,16 @@ scenario_first_boot() {
     grep -qE "^/dev/disk/by-id/$(by_id_name) /srv ext4 [^ ]*nofail" "$guest/etc/fstab"
   check_pmm_started_on_volume "$data_uuid"
   check "the PMM server env file has the public address" grep -qx "PMM_PUBLIC_ADDRESS=$PUBLIC_ADDRESS" "$guest/etc/pmm/pmm-server.env"
-  check "the custom query file arrived (gz+b64 write_files)" grep -q pg_boot_test "$guest/etc/pmm/custom-queries/postgresql/high-resolution/queries-custom.yml"
+  check "the custom query file arrived (SSM custom-queries/high, gz+b64)" grep -q pg_boot_test "$guest/etc/pmm/custom-queries/postgresql/high-resolution/queries-custom.yml"
   check "the CloudWatch agent stub was configured from the written config" \
     grep -q 'amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:/opt/aws/amazon-cloudwatch-agent/etc/pmm-cloudwatch-agent.json' "$guest/var/log/boot-test/calls.log"
+  check_runtime_config
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  check "the host resolved the tag with docker image inspect and recorded it once (put-parameter)" \
+    bash -c 'grep -qF "docker image inspect --format {{range .RepoDigests}}{{println .}}{{end}} $0" "$1" && test "$2" = 1' \
+    "$PMM_IMAGE_TAG" "$guest/var/log/boot-test/calls.log" "$(count_image_records)"
   check_no_secret_leak first-boot
+  check_no_secret_in_ssm
   data_sum=$(in_guest sh -c 'mkdir -p /srv/pmm-data/boot-test && head -c 16M /dev/urandom >/srv/pmm-data/boot-test/data.bin && chown -R 1000:1000 /srv/pmm-data/boot-test && sync && sha256sum /srv/pmm-data/boot-test/data.bin' | cut -d ' ' -f 1)
   shutdown_guest first-boot
   record first-boot "$t" "formatted once; 16 MiB of data written"
@@ -411,7 +439,13 @@ scenario_replacement() {
   check "cloud-init ran boot.sh on the new instance" bash -c "nsenter --target $leader --all journalctl -b 0 --no-pager -o cat | grep -q 'pmm-boot: done'"
   check_data_kept
   check_pmm_started_on_volume "$data_uuid"
+  check_runtime_config
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  check "the new instance reused the recorded digest (no new image record, no image inspect)" \
+    bash -c 'test "$0" = 1 && ! grep -q "docker image inspect" "$1" && nsenter --target "$2" --all journalctl -b 0 --no-pager -o cat -u pmm-config.service | grep -qF "reusing $3"' \
+    "$(count_image_records)" "$guest/var/log/boot-test/calls.log" "$leader" "$PMM_IMAGE"
   check_no_secret_leak replacement
+  check_no_secret_in_ssm
   shutdown_guest replacement
   record replacement "$t" "data volume re-used"
 }
@@ -488,6 +522,17 @@ log "guest: $(cat "$rootfs/.pmm-boot-test-guest") from $rootfs (not Ubuntu 24.04
 (cd "$repo" && npx tsx scripts/boot-test/render-user-data.ts "$work/render") | sed 's/^/boot-test: /'
 # shellcheck source=/dev/null
 . "$work/render/expected.env"
+# The registry's digest for the tag (the docker stub answers it) and the image PMM runs by it.
+tag_re=${PMM_IMAGE_TAG#*:}
+image_digest="sha256:$(printf 'boot-test %s' "$PMM_IMAGE_TAG" | sha256sum | cut -d ' ' -f 1)"
+PMM_IMAGE="${PMM_IMAGE_TAG%%:*}@$image_digest"
+# Parameter Store as an apply leaves it: the rendered config and custom query values, and the
+# image record's placeholder (constructs/pmm-config.ts); shared by every instance of this run.
+mkdir -p "$work/ssm/params$CONFIG_PATH/custom-queries"
+cp "$work/render/ssm-config" "$work/ssm/params$CONFIG_PATH/config"
+cp "$work/render/ssm-custom-queries-high" "$work/ssm/params$CONFIG_PATH/custom-queries/high"
+printf unresolved >"$work/ssm/params$CONFIG_PATH/image"
+: >"$work/ssm/calls.log"
 expected_run_args=(--name pmm-server --publish 80:8080 --publish 443:8443 --volume /srv/pmm-data:/srv
   --ulimit nofile=1000000:1000000 --env-file /etc/pmm/pmm-server.env
   --volume /run/pmm/admin-password:/run/secrets/pmm-admin-password:ro
