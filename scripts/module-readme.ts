@@ -66,6 +66,14 @@ terraform init && terraform test
 
 The tests mock the AWS provider (\`mock_provider "aws"\`): no credentials, no AWS calls.
 
+**Terraform 1.11 cannot run them as shipped.** Its mock providers serve no ephemeral resources
+(hashicorp/terraform#38608), and the admin password comes from the ephemeral
+\`aws_secretsmanager_random_password\`, so every run fails with \`No ephemeral resource types in
+mock providers\`. Until your Terraform's mock providers support ephemeral resources, run them on
+a copy whose \`ephemeral\` block is replaced by a sensitive variable, as this module's own CI does
+(\`scripts/verify/module-tests.ts\` in the pmm-cdktf repository): the switches and validations
+under test do not depend on the password.
+
 ## Data safety
 
 The data volume has \`prevent_destroy = true\`: \`terraform destroy\` stops at it. To really
