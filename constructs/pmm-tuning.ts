@@ -53,7 +53,6 @@ export const EXTRA_ENV_VALUE_PATTERN = '^[ -~]*$';
  */
 export const MODULE_SET_ENV_NAMES = [
   'PMM_ENABLE_TELEMETRY',
-  'PMM_DISABLE_TELEMETRY',
   'PMM_PUBLIC_ADDRESS',
   'PMM_DATA_RETENTION',
   'PMM_METRICS_RESOLUTION',
@@ -159,7 +158,11 @@ export function extraEnvProblem(name: string, value: string): string | undefined
 
 /** `x == null ? "" : x` */
 const orEmpty = (x: string | undefined): string =>
-  x === undefined ? '' : Token.asString(Fn.conditional(Op.eq(x, Token.nullValue()), '', x));
+  x === undefined || x === null
+    ? ''
+    : Token.isUnresolved(x)
+      ? Token.asString(Fn.conditional(Op.eq(x, Token.nullValue()), '', x))
+      : x;
 
 /** The automatic swap size in MiB for `memoryMiB` and a root volume of `rootGiB`. */
 export function autoSwapMiB(memoryMiB: number, rootGiB: number): number {
@@ -178,7 +181,8 @@ export function autoSwapMiB(memoryMiB: number, rootGiB: number): number {
 /** The swap size the host applies (MiB). */
 export function swapSizeExpression(t: PmmTuning, memoryMiB: number, rootGiB: number): number {
   const auto = autoSwapMiB(memoryMiB, rootGiB);
-  if (t.swapSizeMiB === undefined) return auto;
+  if (t.swapSizeMiB === undefined || t.swapSizeMiB === null) return auto;
+  if (!Token.isUnresolved(t.swapSizeMiB)) return t.swapSizeMiB;
   // tonumber(): one operand, so Op.* around it never meets a bare conditional.
   return Token.asNumber(
     Fn.tonumber(Fn.conditional(Op.eq(t.swapSizeMiB, Token.nullValue()), auto, t.swapSizeMiB)),
@@ -205,19 +209,25 @@ export function clickhouseConfigExpression(t: PmmTuning, memoryMiB: number): str
  */
 export function tuningLines(t: PmmTuning, memoryMiB: number, rootGiB: number): string[] {
   const extra = t.extraEnv ?? {};
-  const extraLines = Token.asString(
-    Fn.join(
-      '\n',
-      Fn.formatlist(`${EXTRA_ENV_LINE_PREFIX}%s=%s`, [Fn.keys(extra), Fn.values(extra)]),
-    ),
-  );
+  const extraLines = Token.isUnresolved(extra)
+    ? Token.asString(
+        Fn.join(
+          '\n',
+          Fn.formatlist(`${EXTRA_ENV_LINE_PREFIX}%s=%s`, [Fn.keys(extra), Fn.values(extra)]),
+        ),
+      )
+    : Object.keys(extra)
+        .sort()
+        .map((k) => `${EXTRA_ENV_LINE_PREFIX}${k}=${(extra as Record<string, string>)[k]}`)
+        .join('\n');
+  const swap = swapSizeExpression(t, memoryMiB, rootGiB);
   return [
     `PMM_DATA_RETENTION=${orEmpty(t.dataRetention)}`,
     `PMM_METRICS_RESOLUTION_HR=${orEmpty(t.metricsResolutionHigh)}`,
     `PMM_METRICS_RESOLUTION_MR=${orEmpty(t.metricsResolutionMedium)}`,
     `PMM_METRICS_RESOLUTION_LR=${orEmpty(t.metricsResolutionLow)}`,
     `PMM_CLICKHOUSE_CONFIG=${clickhouseConfigExpression(t, memoryMiB)}`,
-    `PMM_HOST_SWAP_MIB=${Token.asString(Fn.tostring(swapSizeExpression(t, memoryMiB, rootGiB)))}`,
+    `PMM_HOST_SWAP_MIB=${Token.isUnresolved(swap) ? Token.asString(Fn.tostring(swap)) : String(swap)}`,
     extraLines,
   ];
 }

@@ -352,7 +352,7 @@ export const MODULE_VARIABLES = {
           'pmm_extra_env names must be PMM_* or GF_* environment variable names: uppercase letters, digits and "_", such as GF_SMTP_ENABLED.',
       },
       {
-        expr: `alltrue([for k in keys(var.pmm_extra_env) : !contains(${hcl(MODULE_SET_ENV_NAMES)}, k) && !anytrue([for p in ${hcl(MODULE_SET_ENV_PREFIXES)} : startswith(k, p)])])`,
+        expr: `alltrue([for k in keys(var.pmm_extra_env) : !contains(${hcl(MODULE_SET_ENV_NAMES)}, k) && !can(regex(${JSON.stringify(`^(${MODULE_SET_ENV_PREFIXES.join('|')})`)}, k))])`,
         message: `pmm_extra_env must not set a variable the module sets itself: ${MODULE_SET_ENV_NAMES.join(', ')} or a name starting with ${MODULE_SET_ENV_PREFIXES.join(', ')} (use the module's own inputs: data_retention, metrics_resolution_*, clickhouse_config, disable_telemetry, dns_names).`,
       },
       {
