@@ -16,16 +16,17 @@ want=${1:-}
 file=${PMM_SWAP_FILE:-/var/lib/pmm-swap/swapfile}
 swaps=${PMM_PROC_SWAPS:-/proc/swaps}
 reserve_mib=2048
-[[ $want =~ ^[0-9]{1,6}$ ]] || die "the size must be a whole number of MiB ('$want')"
-[[ $file != /srv && $file != /srv/* ]] || die "refusing a swap file on the data volume ($file)"
+[[ $want =~ ^[0-9]{1,6}$ ]] || die "bad size '$want' (MiB)"
+[[ $file != /srv && $file != /srv/* ]] || die "not on the data volume: $file"
 
+off() { ! active || swapoff "$file" || die "could not swap $file off (memory in use?); keeping it"; }
 active() { awk -v f="$file" '$1 == f { found = 1 } END { exit !found }' "$swaps"; }
 have_mib=0
 [[ -f $file ]] && have_mib=$(($(stat -c %s "$file") / 1048576))
 
 if ((want == 0)); then
   [[ -e $file ]] || exit 0
-  if active; then swapoff "$file" || die "could not swap $file off (memory in use?); keeping it"; fi
+  off
   rm -f "$file"
   echo "pmm-swap: removed $file"
   exit 0
@@ -35,14 +36,13 @@ if ((have_mib == want)) && active; then exit 0; fi
 install -d -m 0700 "$(dirname "$file")"
 free_mib=$(df --output=avail -B1M "$(dirname "$file")" | tail -n 1 | tr -d ' ')
 ((free_mib + have_mib >= want + reserve_mib)) ||
-  die "the root volume has ${free_mib} MiB free; ${want} MiB of swap would leave less than ${reserve_mib} MiB (raise root_volume_size or lower swap_size_mib)"
-if active; then swapoff "$file" || die "could not swap $file off (memory in use?); keeping it"; fi
+  die "${free_mib} MiB free on the root volume: too little for ${want} MiB of swap and ${reserve_mib} MiB spare (raise root_volume_size or lower swap_size_mib)"
+off
 rm -f "$file" "$file.new"
-fallocate -l "${want}M" "$file.new" || die "could not allocate $file"
-chmod 0600 "$file.new"
-mkswap "$file.new" >/dev/null || die "mkswap failed on $file.new"
-mv -f "$file.new" "$file"
-swapon "$file" || die "swapon failed on $file"
+if ! { fallocate -l "${want}M" "$file.new" && chmod 0600 "$file.new" &&
+  mkswap "$file.new" >/dev/null && mv -f "$file.new" "$file" && swapon "$file"; }; then
+  die "could not set up $file"
+fi
 # Swap is a safety net against the OOM killer, not extra memory: use it only under pressure.
 sysctl -q -w vm.swappiness=10 || true
 echo "pmm-swap: ${want} MiB of swap in $file (was ${have_mib} MiB)"
