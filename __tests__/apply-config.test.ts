@@ -410,10 +410,14 @@ describe('apply-config.sh', () => {
         'PMM_IMAGE_TAG appears twice',
       ],
     ])('%s', (_, change, message) =>
-      expectUnchanged(({ put }) => {
-        put(change as Config);
-        return {};
-      }, message, true),
+      expectUnchanged(
+        ({ put }) => {
+          put(change as Config);
+          return {};
+        },
+        message,
+        true,
+      ),
     );
   });
   describe('tuning (issue 16)', () => {

@@ -240,10 +240,12 @@ describe('synth-time validation of literal props', () => {
       instanceMemoryMiB: 8192,
     });
     expect(c.path).toBe('/pmm/pmm-server-test');
-    const json = JSON.parse(JSON.stringify(
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
-      (stack as any).toTerraform(),
-    )) as TfJson;
+    const json = JSON.parse(
+      JSON.stringify(
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+        (stack as any).toTerraform(),
+      ),
+    ) as TfJson;
     const v: string = Object.values(json.resource.aws_ssm_parameter as Record<string, TfJson>).find(
       (p) => String(p.name).endsWith('/config'),
     )!.value;

@@ -191,11 +191,7 @@ export function swapSizeExpression(t: PmmTuning, memoryMiB: number, rootGiB: num
 
 /** The ClickHouse profile the container gets ("" = not set: PMM's default). */
 export function clickhouseConfigExpression(t: PmmTuning, memoryMiB: number): string {
-  const auto = Fn.conditional(
-    Op.lt(memoryMiB, CLICKHOUSE_LOW_MEMORY_BELOW_MIB),
-    'low-memory',
-    '',
-  );
+  const auto = Fn.conditional(Op.lt(memoryMiB, CLICKHOUSE_LOW_MEMORY_BELOW_MIB), 'low-memory', '');
   const chosen = t.clickhouseConfig ?? 'auto';
   if (!Token.isUnresolved(chosen)) {
     return chosen === 'auto' ? Token.asString(auto) : chosen;

@@ -140,8 +140,7 @@ export const DAY2_CHANGES: readonly Day2Change[] = [
   },
   {
     id: 'pmm-tuning',
-    change:
-      '`metrics_resolution_low`, `clickhouse_config`, `pmm_extra_env` set; `swap_size_mib` 0',
+    change: '`metrics_resolution_low`, `clickhouse_config`, `pmm_extra_env` set; `swap_size_mib` 0',
     inputs: () => ({
       metrics_resolution_low: '120s',
       clickhouse_config: 'low-memory',
