@@ -3,9 +3,12 @@
  * registry (docker stub whose "3" can move to a new digest) and a recording systemctl:
  * a config change applies in place with one PMM restart; an unchanged config does nothing;
  * a reboot or a replaced host never moves to a newer image than the one recorded for the
- * applied config; every failure leaves the host exactly as it was.
+ * applied config; every failure leaves the host exactly as it was. Tuning (issue 16):
+ * retention, resolutions, ClickHouse profile and extra env reach the container's env file with
+ * one restart; the swap size goes to swap.sh on every run and alone restarts nothing; invalid
+ * or module-owned values are refused before anything is touched; one run at a time.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
@@ -21,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { TEMPLATE_DIR } from '../constructs/host/user-data';
+import { MODULE_SET_ENV_NAMES, MODULE_SET_ENV_PREFIXES } from '../constructs/pmm-tuning';
 
 const work = mkdtempSync(join(tmpdir(), 'pmm-apply-config-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -68,6 +72,11 @@ case $1 in
 esac`,
 );
 const systemctl = stub('systemctl', `echo "systemctl $*" >> ${JSON.stringify(calls)}`);
+// Fake swap.sh: records the size; FAIL_SWAP makes it fail.
+const swap = stub(
+  'swap',
+  `echo "swap $*" >> ${JSON.stringify(calls)}; [[ -z \${FAIL_SWAP:-} ]] || exit 1`,
+);
 
 interface Config {
   tag?: string;
@@ -76,6 +85,15 @@ interface Config {
   address?: string;
   queries?: Partial<Record<'high' | 'medium' | 'low', string>>;
   extraLine?: string;
+  /** No tuning lines at all: a configuration written before issue 16. */
+  legacy?: boolean;
+  retention?: string;
+  hr?: string;
+  mr?: string;
+  lr?: string;
+  clickhouse?: string;
+  swapMiB?: string;
+  extra?: Record<string, string>;
 }
 
 function configText(c: Config = {}): string {
@@ -89,6 +107,17 @@ function configText(c: Config = {}): string {
     ...(['high', 'medium', 'low'] as const).map(
       (r) => `PMM_CUSTOM_QUERIES_${r.toUpperCase()}_SHA256=${q[r] ? sha256(q[r]!) : ''}`,
     ),
+    ...(c.legacy
+      ? []
+      : [
+          `PMM_DATA_RETENTION=${c.retention ?? ''}`,
+          `PMM_METRICS_RESOLUTION_HR=${c.hr ?? ''}`,
+          `PMM_METRICS_RESOLUTION_MR=${c.mr ?? ''}`,
+          `PMM_METRICS_RESOLUTION_LR=${c.lr ?? ''}`,
+          `PMM_CLICKHOUSE_CONFIG=${c.clickhouse ?? ''}`,
+          `PMM_HOST_SWAP_MIB=${c.swapMiB ?? '2048'}`,
+          ...Object.entries(c.extra ?? {}).map(([k, v]) => `PMM_EXTRA_ENV_${k}=${v}`),
+        ]),
     ...(c.extraLine ? [c.extraLine] : []),
     '',
   ].join('\n');
@@ -105,21 +134,26 @@ class Host {
     mkdirSync(this.etc, { recursive: true });
   }
 
+  runEnv(env: Record<string, string> = {}): NodeJS.ProcessEnv {
+    return {
+      PATH: process.env.PATH,
+      PMM_CONFIG_PATH: PATH_PREFIX,
+      PMM_AWS_CLI: aws,
+      DOCKER: docker,
+      PMM_SYSTEMCTL: systemctl,
+      PMM_SWAP_CMD: swap,
+      PMM_ETC_DIR: this.etc,
+      SSM_DIR: this.ssm,
+      REGISTRY_DIGEST: DIGEST_A,
+      ...env,
+    };
+  }
+
   run(env: Record<string, string> = {}) {
     writeFileSync(calls, '');
     const r = spawnSync('bash', [join(TEMPLATE_DIR, 'apply-config.sh')], {
       encoding: 'utf8',
-      env: {
-        PATH: process.env.PATH,
-        PMM_CONFIG_PATH: PATH_PREFIX,
-        PMM_AWS_CLI: aws,
-        DOCKER: docker,
-        PMM_SYSTEMCTL: systemctl,
-        PMM_ETC_DIR: this.etc,
-        SSM_DIR: this.ssm,
-        REGISTRY_DIGEST: DIGEST_A,
-        ...env,
-      },
+      env: this.runEnv(env),
     });
     return {
       code: r.status,
@@ -196,7 +230,9 @@ describe('apply-config.sh', () => {
     const r = host.run({ REGISTRY_DIGEST: DIGEST_B });
     expect(r.code).toBe(0);
     expect(r.out).toBe('');
-    expect(r.calls.every((c) => c.startsWith('aws ssm get-parameter'))).toBe(true);
+    expect(r.calls.every((c) => c.startsWith('aws ssm get-parameter') || c === 'swap 2048')).toBe(
+      true,
+    );
     expect(host.files()).toEqual(before);
   });
 
@@ -288,6 +324,7 @@ describe('apply-config.sh', () => {
     function expectUnchanged(
       prepare: (s: ReturnType<typeof setup>) => Record<string, string>,
       message: string,
+      refusedBeforeSwap = false,
     ) {
       const s = setup();
       s.host.run();
@@ -298,6 +335,7 @@ describe('apply-config.sh', () => {
       expect(r.code).not.toBe(0);
       expect(r.out).toContain(message);
       expect(r.calls.some((c) => c.startsWith('systemctl'))).toBe(false);
+      if (refusedBeforeSwap) expect(r.calls.some((c) => c.startsWith('swap'))).toBe(false);
       expect(s.host.files()).toEqual(before);
       expect(record(s.ssm)).toBe(recorded);
     }
@@ -340,11 +378,187 @@ describe('apply-config.sh', () => {
       ['an image from another repository', { tag: '3 evil/image:1' }, 'PMM_IMAGE_TAG'],
       ['a bad volume id', { volume: 'nvme1n1' }, 'PMM_DATA_VOLUME_ID'],
       ['a bad telemetry flag', { telemetry: 'yes' }, 'PMM_ENABLE_TELEMETRY'],
+      ['data_retention "30d" (Go has no days)', { retention: '30d' }, 'PMM_DATA_RETENTION'],
+      ['data_retention of 36h (not whole days)', { retention: '36h' }, 'whole days'],
+      ['data_retention of 12h (under a day)', { retention: '12h' }, 'whole days'],
+      ['data_retention past 3650 days', { retention: '87624h' }, 'whole days'],
+      ['data_retention with shell', { retention: '720h$(id)' }, 'PMM_DATA_RETENTION'],
+      ['a fractional resolution', { hr: '1.5s' }, 'PMM_METRICS_RESOLUTION_HR'],
+      ['a zero resolution', { lr: '0s' }, 'PMM_METRICS_RESOLUTION_LR'],
+      ['an unknown ClickHouse profile', { clickhouse: 'huge' }, 'PMM_CLICKHOUSE_CONFIG'],
+      ['a ClickHouse profile path', { clickhouse: '../../tmp/evil' }, 'PMM_CLICKHOUSE_CONFIG'],
+      ['a bad swap size', { swapMiB: '4G' }, 'PMM_HOST_SWAP_MIB'],
+      [
+        'a module-set name in pmm_extra_env',
+        { extra: { PMM_DATA_RETENTION: '1h' } },
+        'pmm_extra_env may not set PMM_DATA_RETENTION',
+      ],
+      [
+        'the admin password in pmm_extra_env',
+        { extra: { GF_SECURITY_ADMIN_PASSWORD: 'admin' } },
+        'pmm_extra_env may not set GF_SECURITY_ADMIN_PASSWORD',
+      ],
+      ['a non-PMM name in pmm_extra_env', { extra: { PATH_X: '/tmp' } }, 'PMM_* or GF_*'],
+      [
+        'a control character in a pmm_extra_env value',
+        { extra: { GF_X: 'a\tb' } },
+        'not printable ASCII',
+      ],
+      [
+        'a second line for a key (a value that smuggled a newline)',
+        { extraLine: 'PMM_IMAGE_TAG=percona/pmm-server:2' },
+        'PMM_IMAGE_TAG appears twice',
+      ],
     ])('%s', (_, change, message) =>
-      expectUnchanged(({ put }) => {
-        put(change as Config);
-        return {};
-      }, message),
+      expectUnchanged(
+        ({ put }) => {
+          put(change as Config);
+          return {};
+        },
+        message,
+        true,
+      ),
     );
+  });
+  describe('tuning (issue 16)', () => {
+    it('a data_retention change rewrites the env file and restarts PMM once; the data volume is untouched', () => {
+      const { host, put } = setup();
+      host.run();
+      put({ retention: '168h' });
+      const r = host.run();
+      expect(r.code).toBe(0);
+      expect(host.env('pmm-server.env')).toBe(
+        'PMM_ENABLE_TELEMETRY=false\nPMM_PUBLIC_ADDRESS=pmm.example.com\nGF_SECURITY_COOKIE_SECURE=true\nPMM_DATA_RETENTION=168h\n',
+      );
+      expect(r.calls.filter((c) => c.startsWith('systemctl'))).toEqual([
+        'systemctl try-restart --no-block pmm-server.service',
+      ]);
+      // Unchanged on the next tick: nothing restarts.
+      const again = host.run();
+      expect(again.calls.some((c) => c.startsWith('systemctl') || c.startsWith('docker'))).toBe(
+        false,
+      );
+      expect(again.out).toBe('');
+    });
+
+    it('passes resolutions, the ClickHouse profile and extra env to the container (sorted), and drops what is unset', () => {
+      const { host, put } = setup();
+      host.run();
+      put({
+        hr: '1s',
+        mr: '10s',
+        lr: '1m',
+        clickhouse: 'low-memory',
+        extra: { GF_SMTP_HOST: 'smtp.example.com:587', GF_SMTP_ENABLED: 'true', PMM_DEBUG: '1' },
+      });
+      const r = host.run();
+      expect(r.code).toBe(0);
+      expect(host.env('pmm-server.env')).toBe(
+        [
+          'PMM_ENABLE_TELEMETRY=false',
+          'PMM_PUBLIC_ADDRESS=pmm.example.com',
+          'GF_SECURITY_COOKIE_SECURE=true',
+          'PMM_METRICS_RESOLUTION_HR=1s',
+          'PMM_METRICS_RESOLUTION_MR=10s',
+          'PMM_METRICS_RESOLUTION_LR=1m',
+          'PMM_CLICKHOUSE_CONFIG=low-memory',
+          'GF_SMTP_ENABLED=true',
+          'GF_SMTP_HOST=smtp.example.com:587',
+          'PMM_DEBUG=1',
+          '',
+        ].join('\n'),
+      );
+      // Values are not logged.
+      expect(r.out).not.toContain('smtp.example.com');
+      put({ extra: { PMM_DEBUG: '1' } });
+      expect(host.run().calls).toContain('systemctl try-restart --no-block pmm-server.service');
+      expect(host.env('pmm-server.env')).not.toMatch(/GF_SMTP|CLICKHOUSE|RESOLUTION/);
+      expect(host.env('pmm-server.env')).toContain('PMM_DEBUG=1\n');
+    });
+
+    it('a configuration from before the tuning keys and one with them unset are the same: no restart, no new image', () => {
+      const { host, put } = setup({ legacy: true });
+      host.run();
+      put({});
+      const r = host.run({ REGISTRY_DIGEST: DIGEST_B });
+      expect(r.code).toBe(0);
+      expect(r.calls.some((c) => c.startsWith('systemctl') || c.startsWith('docker'))).toBe(false);
+      expect(host.env('runtime.env')).toContain(`@sha256:${DIGEST_A}`);
+    });
+
+    it('a swap-only change (instance type) resizes swap and restarts nothing', () => {
+      const { host, put } = setup({ swapMiB: '2048' });
+      host.run();
+      put({ swapMiB: '4096' });
+      const r = host.run();
+      expect(r.code).toBe(0);
+      expect(r.calls).toContain('swap 4096');
+      expect(r.calls.some((c) => c.startsWith('systemctl') || c.startsWith('docker'))).toBe(false);
+    });
+
+    it('keeps swap on every run (after a reboot too) and a swap failure never blocks PMM', () => {
+      const { host, put } = setup();
+      const first = host.run({ FAIL_SWAP: '1' });
+      expect(first.code).toBe(0);
+      expect(first.out).toContain('WARNING: could not set up 2048 MiB of swap');
+      expect(first.calls).toContain('systemctl try-restart --no-block pmm-server.service');
+      expect(host.run().calls).toContain('swap 2048');
+      put({ swapMiB: '0' });
+      expect(host.run().calls).toContain('swap 0');
+    });
+
+    it('one run at a time: a second run while the lock is held changes nothing and exits 0', () => {
+      const { host, put } = setup();
+      host.run();
+      const before = host.files();
+      put({ retention: '720h' });
+      const lock = join(host.etc, 'apply-config.lock');
+      const holder = spawnSync('flock', [lock, 'bash', join(TEMPLATE_DIR, 'apply-config.sh')], {
+        encoding: 'utf8',
+        env: host.runEnv({ PMM_CONFIG_PATH: PATH_PREFIX }),
+      });
+      expect(holder.status).toBe(0);
+      // flock(1) held the lock while the script ran inside it: the script saw it taken.
+      expect(holder.stdout).toContain('another run is applying the configuration');
+      expect(host.files()).toEqual(before);
+    });
+
+    it('two concurrent runs of a change: both succeed, PMM restarts once', async () => {
+      const { host, put } = setup();
+      host.run();
+      put({ retention: '240h' });
+      writeFileSync(calls, '');
+      // A slow registry keeps the first run inside its lock while the second starts.
+      const slowDocker = stub(
+        'docker-slow',
+        `echo "docker $*" >> ${JSON.stringify(calls)}; [[ $1 == pull ]] && sleep 1
+[[ $1 == image ]] && echo "docker.io/percona/pmm-server@sha256:$REGISTRY_DIGEST"; exit 0`,
+      );
+      const runOnce = () =>
+        new Promise<{ code: number | null; out: string }>((resolve) => {
+          const p = spawn('bash', [join(TEMPLATE_DIR, 'apply-config.sh')], {
+            env: host.runEnv({ DOCKER: slowDocker }),
+          });
+          let out = '';
+          p.stdout.on('data', (d) => (out += d));
+          p.stderr.on('data', (d) => (out += d));
+          p.on('close', (code) => resolve({ code, out }));
+        });
+      const results = await Promise.all([runOnce(), runOnce()]);
+      expect(results.map((r) => r.code)).toEqual([0, 0]);
+      const restarts = readFileSync(calls, 'utf8')
+        .split('\n')
+        .filter((c) => c === 'systemctl try-restart --no-block pmm-server.service');
+      expect(restarts).toHaveLength(1);
+      expect(host.env('pmm-server.env')).toContain('PMM_DATA_RETENTION=240h\n');
+    });
+
+    it('refuses exactly the names constructs/pmm-tuning.ts refuses (one list, two places)', () => {
+      const script = readFileSync(join(TEMPLATE_DIR, 'apply-config.sh'), 'utf8');
+      const names = /^reserved_names=" (.*) "$/m.exec(script)![1].split(' ');
+      const prefixes = /^reserved_prefixes='\^\((.*)\)'$/m.exec(script)![1].split('|');
+      expect(names).toEqual([...MODULE_SET_ENV_NAMES]);
+      expect(prefixes).toEqual([...MODULE_SET_ENV_PREFIXES]);
+    });
   });
 });

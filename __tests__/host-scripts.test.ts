@@ -39,6 +39,7 @@ describe('host scripts', () => {
       'mount-data-volume.sh',
       'run-pmm-server.sh',
       'set-admin-password.sh',
+      'swap.sh',
     ]);
   });
 

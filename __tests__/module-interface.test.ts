@@ -28,6 +28,15 @@ const EXPECTED_DEFAULTS: Record<string, unknown> = {
   postgresql_custom_queries_high_resolution: null,
   postgresql_custom_queries_medium_resolution: null,
   postgresql_custom_queries_low_resolution: null,
+  // PMM tuning (issue 16): today's behaviour by default (PMM's own settings), except the
+  // automatic ClickHouse profile and swap.
+  data_retention: null,
+  metrics_resolution_high: null,
+  metrics_resolution_medium: null,
+  metrics_resolution_low: null,
+  clickhouse_config: 'auto',
+  swap_size_mib: null,
+  pmm_extra_env: {},
   ebs_volume_size: 100,
   ebs_volume_type: 'gp3',
   ebs_iops: 3000,

@@ -2,6 +2,14 @@ import { SsmParameter } from '@cdktf/provider-aws/lib/ssm-parameter';
 import { Fn, Op, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { countWhenSet, Flag } from './util/plan-time';
+import {
+  EXTRA_ENV_LINE_PREFIX,
+  PmmTuning,
+  ROOT_RESERVED_GIB,
+  swapSizeExpression,
+  tuningLines,
+  validateTuning,
+} from './pmm-tuning';
 
 /** The custom query resolutions PMM's PostgreSQL collector reads. */
 export const CUSTOM_QUERY_RESOLUTIONS = ['high', 'medium', 'low'] as const;
@@ -34,13 +42,24 @@ export interface PmmConfigProps {
   readonly postgresqlCustomQueries?: Partial<Record<CustomQueryResolution, string>>;
   /** Variable names, for error messages. @default - postgresql_custom_queries_<r>_resolution */
   readonly customQueryVariableNames?: Partial<Record<CustomQueryResolution, string>>;
+  /** Retention, resolutions, ClickHouse profile, swap, extra env (constructs/pmm-tuning.ts). @default {} */
+  readonly tuning?: PmmTuning;
+  /**
+   * The instance type's memory in MiB (`aws_ec2_instance_type.memory_size`), for the automatic
+   * ClickHouse profile and swap size. @default 8192 (m5.large)
+   */
+  readonly instanceMemoryMiB?: number;
+  /** Root volume size in GiB (the swap file lives there). @default 20 */
+  readonly rootVolumeSizeGiB?: number;
 }
 
 /**
  * PMM's runtime configuration in SSM Parameter Store, so a change reaches the running host
  * without touching the instance (its user data only names the parameter path):
  * - `<path>/config`: env-file lines (image tag, data volume, admin secret ARN, telemetry,
- *   public address, SHA-256 of each custom query file); no secrets;
+ *   public address, SHA-256 of each custom query file, tuning: retention, resolutions,
+ *   ClickHouse profile, swap size, `PMM_EXTRA_ENV_<NAME>` lines); no secrets: it is plain
+ *   text in state and in SSM;
  * - `<path>/custom-queries/<resolution>`: base64(gzip(YAML)), only when set;
  * - `<path>/image`: written by the HOST (Terraform ignores its value): the image digest it
  *   resolved for the config it applied, `config=<sha256> image=<repo>@sha256:... tag=<tag>`.
@@ -63,6 +82,10 @@ export class PmmConfig extends Construct {
     super(scope, id);
     this.path = `/pmm/${props.namePrefix}`;
     const queries = props.postgresqlCustomQueries ?? {};
+    const tuning = props.tuning ?? {};
+    validateTuning('PmmConfig', tuning);
+    const memoryMiB = props.instanceMemoryMiB ?? 8192;
+    const rootGiB = props.rootVolumeSizeGiB ?? 20;
 
     const shaLines = CUSTOM_QUERY_RESOLUTIONS.map((resolution) => {
       const yaml = queries[resolution];
@@ -73,20 +96,37 @@ export class PmmConfig extends Construct {
       return `PMM_CUSTOM_QUERIES_${resolution.toUpperCase()}_SHA256=${sha}`;
     });
 
+    const value = [
+      `PMM_IMAGE_TAG=${PMM_IMAGE_REPOSITORY}:${props.pmmVersion}`,
+      `PMM_DATA_VOLUME_ID=${props.dataVolumeId}`,
+      `PMM_ADMIN_SECRET_ARN=${props.adminSecretArn}`,
+      `PMM_ENABLE_TELEMETRY=${Token.asString(Fn.conditional(props.disableTelemetry, 'false', 'true'))}`,
+      `PMM_PUBLIC_ADDRESS=${props.publicAddress}`,
+      ...shaLines,
+      ...tuningLines(tuning, memoryMiB, rootGiB),
+      '',
+    ].join('\n');
     const config = new SsmParameter(this, 'config', {
       name: `${this.path}/config`,
       description: 'PMM runtime configuration, applied by the PMM host within about a minute',
       type: 'String',
       tier: 'Standard',
-      value: [
-        `PMM_IMAGE_TAG=${PMM_IMAGE_REPOSITORY}:${props.pmmVersion}`,
-        `PMM_DATA_VOLUME_ID=${props.dataVolumeId}`,
-        `PMM_ADMIN_SECRET_ARN=${props.adminSecretArn}`,
-        `PMM_ENABLE_TELEMETRY=${Token.asString(Fn.conditional(props.disableTelemetry, 'false', 'true'))}`,
-        `PMM_PUBLIC_ADDRESS=${props.publicAddress}`,
-        ...shaLines,
-        '',
-      ].join('\n'),
+      value,
+      lifecycle: {
+        precondition: [
+          {
+            condition: Op.lte(Fn.lengthOf(value), SSM_STANDARD_MAX_CHARS),
+            errorMessage: `The PMM configuration (SSM parameter ${this.path}/config) would exceed ${SSM_STANDARD_MAX_CHARS} characters: shorten pmm_extra_env (each entry adds a ${EXTRA_ENV_LINE_PREFIX}<NAME>=<value> line).`,
+          },
+          {
+            condition: Op.lte(
+              swapSizeExpression(tuning, memoryMiB, rootGiB),
+              Op.mul(Op.sub(rootGiB, ROOT_RESERVED_GIB), 1024),
+            ),
+            errorMessage: `swap_size_mib does not fit the root volume: the swap file lives there, and the system needs ${ROOT_RESERVED_GIB} GiB of it; raise root_volume_size to at least ${ROOT_RESERVED_GIB} GiB plus the swap size, or lower swap_size_mib.`,
+          },
+        ],
+      },
     });
 
     for (const resolution of CUSTOM_QUERY_RESOLUTIONS) {

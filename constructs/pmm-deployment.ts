@@ -1,4 +1,4 @@
-import { Fn, IResolvable, Op, Token } from 'cdktf';
+import { Fn, IResolvable, Lazy, Op, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { AdminSecret } from './admin-secret';
 import { BackupPlanConstruct } from './backup';
@@ -11,6 +11,7 @@ import { PmmHost } from './host';
 import { PmmLogs } from './logs';
 import { NameLock } from './name-lock';
 import { PmmConfig } from './pmm-config';
+import { PmmTuning } from './pmm-tuning';
 import { Monitoring } from './monitoring';
 import { Network } from './network';
 import { Notifications } from './notifications';
@@ -67,6 +68,12 @@ export interface PmmDeploymentProps {
   readonly postgresqlCustomQueriesMediumResolution?: string;
   /** @default - no custom queries */
   readonly postgresqlCustomQueriesLowResolution?: string;
+  /**
+   * PMM tuning: retention, metrics resolutions, ClickHouse profile, swap, extra env
+   * (constructs/pmm-tuning.ts; README "Tuning PMM"). Applied in place.
+   * @default - PMM's own settings, ClickHouse "auto", automatic swap, no extra env
+   */
+  readonly tuning?: PmmTuning;
 
   // ---- data volume ----
   /** @default 100 */
@@ -299,6 +306,10 @@ export class PmmDeployment extends Construct {
         medium: props.postgresqlCustomQueriesMediumResolution,
         low: props.postgresqlCustomQueriesLowResolution,
       },
+      tuning: props.tuning,
+      // The host's instance type data source, created below: read when the config resolves.
+      instanceMemoryMiB: Lazy.numberValue({ produce: () => this.host.instanceMemoryMiB }),
+      rootVolumeSizeGiB: props.rootVolumeSizeGiB ?? 20,
     });
 
     this.host = new PmmHost(this, 'host', {

@@ -90,6 +90,15 @@ export function propsFromVariables(v: ModuleVariables): PmmDeploymentProps {
     monitoredAsgs: v.monitored_asgs.value,
     monitoredRds: v.monitored_rds.value,
     tags: v.tags.value,
+    tuning: {
+      dataRetention: v.data_retention.stringValue,
+      metricsResolutionHigh: v.metrics_resolution_high.stringValue,
+      metricsResolutionMedium: v.metrics_resolution_medium.stringValue,
+      metricsResolutionLow: v.metrics_resolution_low.stringValue,
+      clickhouseConfig: v.clickhouse_config.stringValue,
+      swapSizeMiB: v.swap_size_mib.numberValue,
+      extraEnv: v.pmm_extra_env.value,
+    },
   };
 }
 

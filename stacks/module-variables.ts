@@ -15,6 +15,33 @@ import {
   MAX_RETENTION_DAYS,
 } from '../constructs/backup-copies';
 import { MAX_LOCK_DAYS, MIN_CHANGEABLE_FOR_DAYS } from '../constructs/backup-vault-lock';
+import {
+  CLICKHOUSE_CONFIGS,
+  DURATION_PATTERN,
+  EXTRA_ENV_NAME_PATTERN,
+  EXTRA_ENV_VALUE_PATTERN,
+  MAX_DATA_RETENTION_DAYS,
+  MODULE_SET_ENV_NAMES,
+  MODULE_SET_ENV_PREFIXES,
+  SECONDS_PER_DAY,
+  SWAP_MAX_MIB,
+} from '../constructs/pmm-tuning';
+
+/** Seconds in a one-unit Go duration variable ("720h" -> 2592000). */
+const goDurationSeconds = (v: string) =>
+  `tonumber(regex("^[0-9]+", ${v})) * lookup({ h = 3600, m = 60, s = 1 }, substr(${v}, -1, 1), 0)`;
+const hcl = (values: readonly string[]) => JSON.stringify(values).replace(/,/g, ', ');
+const resolutionVariable = (level: 'high' | 'medium' | 'low', env: string, pmmDefault: string) => ({
+  type: 'string',
+  default: null,
+  description: `PMM's ${level}-resolution metrics interval (${env}): a Go duration of at least 1s in whole seconds, minutes or hours, such as "${pmmDefault}" (PMM's default); null leaves PMM's current setting (the value last set, by the UI or an earlier apply) as it is. Changed in place (PMM restarts).`,
+  rules: [
+    {
+      expr: nullOrMatches(`metrics_resolution_${level}`, DURATION_PATTERN),
+      message: `metrics_resolution_${level} must be null or a Go duration of at least 1s in whole seconds, minutes or hours, such as "${pmmDefault}" or "1m" (one number and one unit: s, m or h).`,
+    },
+  ],
+});
 
 /**
  * The module's input variables, with the reference module's exact names
@@ -267,6 +294,73 @@ export const MODULE_VARIABLES = {
     default: null,
     description:
       'YAML of custom PostgreSQL queries for the low-resolution collector; null for none. Stored gzipped in SSM Parameter Store (at most 8192 characters after gzip+base64); changed in place (PMM restarts).',
+  },
+
+  // ---- PMM tuning (issue 16; constructs/pmm-tuning.ts, README "Tuning PMM") ------------
+  data_retention: {
+    type: 'string',
+    default: null,
+    description: `How long PMM keeps metrics and Query Analytics data (PMM_DATA_RETENTION): a Go duration of whole days, 1 to ${MAX_DATA_RETENTION_DAYS} days, in hours such as "720h" (30 days, PMM's default); Go has no "d" unit, and PMM refuses to start on "30d". null leaves PMM's current setting (the value last set, by the UI or an earlier apply) as it is. Changed in place (PMM restarts).`,
+    rules: [
+      {
+        expr: nullOrMatches('data_retention', DURATION_PATTERN),
+        message:
+          'data_retention must be null or a Go duration of one number and one unit (h, m or s), such as "720h" for 30 days; Go has no "d" unit ("30d" stops PMM).',
+      },
+      {
+        expr: `var.data_retention == null ? true : try(${goDurationSeconds('var.data_retention')} % ${SECONDS_PER_DAY} == 0 && ${goDurationSeconds('var.data_retention')} >= ${SECONDS_PER_DAY} && ${goDurationSeconds('var.data_retention')} <= ${MAX_DATA_RETENTION_DAYS * SECONDS_PER_DAY}, false)`,
+        message: `data_retention must be a whole number of days from 1 to ${MAX_DATA_RETENTION_DAYS} (PMM refuses other values), such as "24h", "168h" or "720h".`,
+      },
+    ],
+  },
+  metrics_resolution_high: resolutionVariable('high', 'PMM_METRICS_RESOLUTION_HR', '5s'),
+  metrics_resolution_medium: resolutionVariable('medium', 'PMM_METRICS_RESOLUTION_MR', '10s'),
+  metrics_resolution_low: resolutionVariable('low', 'PMM_METRICS_RESOLUTION_LR', '60s'),
+  clickhouse_config: {
+    type: 'string',
+    default: 'auto',
+    description:
+      'ClickHouse profile of PMM (PMM_CLICKHOUSE_CONFIG, PMM 3.9.0 and later): "auto" picks "low-memory" when the instance type has less than 16 GiB of memory and leaves PMM\'s default otherwise; "default" or "low-memory" force one. PMM releases before 3.9.0 ignore it (a warning in the PMM log). Changed in place (PMM restarts).',
+    rules: [
+      {
+        expr: `contains(${hcl(CLICKHOUSE_CONFIGS)}, var.clickhouse_config)`,
+        message: `clickhouse_config must be one of ${CLICKHOUSE_CONFIGS.map((c) => `"${c}"`).join(', ')}.`,
+      },
+    ],
+  },
+  swap_size_mib: {
+    type: 'number',
+    default: null,
+    description:
+      "Size of the PMM host's swap file on the root volume, in MiB; 0 for none. null (default) sizes it from the instance type: half its memory, at most 4096 MiB and at most what the root volume has beyond the 16 GiB the system needs (none on a 16 GiB root volume). Applied in place within about a minute, also after an instance type change; the data volume is never used.",
+    rules: [
+      {
+        expr: `var.swap_size_mib == null ? true : var.swap_size_mib == floor(var.swap_size_mib) && var.swap_size_mib >= 0 && var.swap_size_mib <= ${SWAP_MAX_MIB}`,
+        message: `swap_size_mib must be null (automatic) or a whole number of MiB from 0 (no swap) to ${SWAP_MAX_MIB}.`,
+      },
+    ],
+  },
+  pmm_extra_env: {
+    type: 'map(string)',
+    default: {},
+    description:
+      'Extra environment variables for the PMM container: PMM_* and GF_* (Grafana) names only, not those the module sets itself (see README "Tuning PMM"); values are printable ASCII on one line. NOT for secrets: the values are stored in plain text in the Terraform state and in SSM Parameter Store. Changed in place (PMM restarts).',
+    rules: [
+      {
+        expr: `alltrue([for k in keys(var.pmm_extra_env) : can(regex(${JSON.stringify(EXTRA_ENV_NAME_PATTERN)}, k))])`,
+        message:
+          'pmm_extra_env names must be PMM_* or GF_* environment variable names: uppercase letters, digits and "_", such as GF_SMTP_ENABLED.',
+      },
+      {
+        expr: `alltrue([for k in keys(var.pmm_extra_env) : !contains(${hcl(MODULE_SET_ENV_NAMES)}, k) && !can(regex(${JSON.stringify(`^(${MODULE_SET_ENV_PREFIXES.join('|')})`)}, k))])`,
+        message: `pmm_extra_env must not set a variable the module sets itself: ${MODULE_SET_ENV_NAMES.join(', ')} or a name starting with ${MODULE_SET_ENV_PREFIXES.join(', ')} (use the module's own inputs: data_retention, metrics_resolution_*, clickhouse_config, disable_telemetry, dns_names).`,
+      },
+      {
+        expr: `alltrue([for v in values(var.pmm_extra_env) : can(regex(${JSON.stringify(EXTRA_ENV_VALUE_PATTERN)}, v))])`,
+        message:
+          'pmm_extra_env values must be printable ASCII on one line (no newline, tab or other control character).',
+      },
+    ],
   },
 
   // ---- data volume --------------------------------------------------------------------

@@ -15,6 +15,9 @@
  *   S == floor(S)                             -> type integer
  *   S >= n, S <= n, S > n, S < n              -> minimum, maximum, exclusive...
  *   contains([literal, ...], S)               -> enum
+ *   !can(regex("re", S)), !contains([...], S) -> allOf [{ not: ... }]
+ *   alltrue([for k in keys(S) : <expr over k>])   -> propertyNames (maps)
+ *   alltrue([for v in values(S) : <expr over v>]) -> additionalProperties (maps)
  */
 import type { JsonSchema } from './terraform-type-schema';
 
@@ -160,6 +163,25 @@ function translateOne(e: string, subject: string): SchemaPatch | undefined {
     }
     return undefined;
   }
+  // !can(regex(...)) / !contains(...): the negated keyword, as its own allOf entry.
+  if (e.startsWith('!')) {
+    const inner = translateOne(unwrap(e.slice(1)), subject);
+    if (inner && ('pattern' in inner || 'enum' in inner) && Object.keys(inner).length === 1) {
+      return { allOf: [{ not: inner }] };
+    }
+    return undefined;
+  }
+  // alltrue([for k in keys(S) : body]) / alltrue([for v in values(S) : body]) over a map
+  if (
+    (m = new RegExp(
+      `^alltrue\\(\\[for\\s+([a-z_][a-z0-9_]*)\\s+in\\s+(keys|values)\\(${S}\\)\\s*:\\s*(.*)\\]\\)$`,
+      's',
+    ).exec(e))
+  ) {
+    const r = translate(m[3], m[1]);
+    if (r.untranslated.length) return undefined;
+    return m[2] === 'keys' ? { propertyNames: r.patch } : { additionalProperties: r.patch };
+  }
   // alltrue([for x in S : body])
   if (
     (m = new RegExp(
@@ -203,6 +225,8 @@ export function mergePatch(into: SchemaPatch, from: SchemaPatch): void {
       into[k] = cur === undefined ? v : Math.min(cur as number, v as number);
     else if (k === 'pattern' && cur !== undefined && cur !== v) {
       into.allOf = [...((into.allOf as unknown[]) ?? []), { pattern: v }];
+    } else if (k === 'allOf') {
+      into.allOf = [...((cur as unknown[]) ?? []), ...(v as unknown[])];
     } else into[k] = v;
   }
 }

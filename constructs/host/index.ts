@@ -68,6 +68,8 @@ export class PmmHost extends Construct {
   public readonly roleArn: string;
   public readonly roleName: string;
   public readonly agentMetricDimensions: AgentMetricDimensions;
+  /** The instance type's memory in MiB, known at plan (`aws_ec2_instance_type.memory_size`). */
+  public readonly instanceMemoryMiB: number;
 
   constructor(scope: Construct, id: string, props: PmmHostProps) {
     super(scope, id);
@@ -221,6 +223,7 @@ export class PmmHost extends Construct {
     this.roleArn = role.roleArn;
     this.roleName = role.roleName;
     this.agentMetricDimensions = agentMetricsFor(instance.id);
+    this.instanceMemoryMiB = instanceTypeData.memorySize;
   }
 }
 

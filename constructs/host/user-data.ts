@@ -48,6 +48,7 @@ export const HOST_FILES: readonly HostFile[] = [
     template: 'apply-config.sh',
     permissions: '0755',
   },
+  { path: '/usr/local/lib/pmm/swap.sh', template: 'swap.sh', permissions: '0755' },
   {
     path: '/usr/local/lib/pmm/run-pmm-server.sh',
     template: 'run-pmm-server.sh',

@@ -58,6 +58,27 @@ export const BAD_INPUTS: Readonly<Record<string, readonly BadInput[]>> = {
   pmm_version: [{ value: '2' }, { value: 'latest' }],
   instance_type: [{ value: 'M5.large' }, { value: 'm5' }],
   root_volume_size: [{ value: 8 }, { value: 20.5 }],
+  // PMM tuning (issue 16)
+  data_retention: [
+    { rule: 0, value: '30d' }, // Go has no "d": PMM would refuse to start
+    { rule: 0, value: '720h0m' },
+    { rule: 1, value: '36h' }, // not whole days
+    { rule: 1, value: '12h' }, // under a day
+    { rule: 1, value: '87624h' }, // 3651 days
+  ],
+  metrics_resolution_high: [{ value: '1.5s' }, { value: '0s' }],
+  metrics_resolution_medium: [{ value: '10' }],
+  metrics_resolution_low: [{ value: '1d' }],
+  clickhouse_config: [{ value: 'low' }, { value: '../../tmp/evil' }],
+  swap_size_mib: [{ value: -1 }, { value: 1.5 }, { value: 65537 }],
+  pmm_extra_env: [
+    { rule: 0, value: { PATH: '/tmp' } },
+    { rule: 0, value: { gf_server_domain: 'x' } },
+    { rule: 1, value: { PMM_DATA_RETENTION: '720h' } },
+    { rule: 1, value: { GF_SECURITY_ADMIN_PASSWORD: 'admin' } },
+    { rule: 1, value: { PMM_EXTRA_ENV_GF_X: '1' } },
+    { rule: 2, value: { GF_X: 'a\nPMM_IMAGE_TAG=evil/image:1' } },
+  ],
   admin_cidr_block: [
     { value: '0.0.0.0/0' },
     { value: '10.0.0.0/33' },

@@ -130,6 +130,40 @@ export const DAY2_CHANGES: readonly Day2Change[] = [
     stage: 'baseline',
   },
   {
+    id: 'data-retention',
+    change: '`data_retention` null → "168h"',
+    inputs: () => ({ data_retention: '168h' }),
+    expect: { kind: 'change' },
+    effect:
+      'In place: the SSM configuration changes and the host restarts the PMM container once; same instance, IP and data (PMM then deletes data older than 7 days).',
+    stage: 'baseline',
+  },
+  {
+    id: 'pmm-tuning',
+    change: '`metrics_resolution_low`, `clickhouse_config`, `pmm_extra_env` set; `swap_size_mib` 0',
+    inputs: () => ({
+      metrics_resolution_low: '120s',
+      clickhouse_config: 'low-memory',
+      pmm_extra_env: { GF_SMTP_ENABLED: 'false' },
+      swap_size_mib: 0,
+    }),
+    expect: { kind: 'change' },
+    effect:
+      'In place: the SSM configuration changes and the host restarts the PMM container once (a swap size change alone restarts nothing); same instance and IP.',
+    stage: 'baseline',
+  },
+  {
+    id: 'extra-env-module-set',
+    change: '`pmm_extra_env` sets `PMM_PUBLIC_ADDRESS`',
+    inputs: () => ({ pmm_extra_env: { PMM_PUBLIC_ADDRESS: 'pmm.internal' } }),
+    expect: {
+      kind: 'refused',
+      message: 'pmm_extra_env must not set a variable the module sets itself',
+    },
+    effect: 'Refused at plan: the module sets it (use `dns_names`).',
+    stage: 'baseline',
+  },
+  {
     id: 'custom-queries',
     change: '`postgresql_custom_queries_high_resolution` set',
     inputs: () => ({

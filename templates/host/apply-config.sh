@@ -4,9 +4,15 @@
 # once per set of PMM settings (the config without volume/secret) and recorded in <path>/image
 # ("config=<sha256> image=<ref> tag=<tag>"), reused by a replaced host or a restored volume.
 # Any failure changes nothing; the timer retries. docs/operations.md, "Day-2 changes".
-# Tests override: PMM_AWS_CLI, DOCKER, PMM_ETC_DIR, PMM_SYSTEMCTL, PMM_PULL_TIMEOUT_SECONDS.
+# Tuning (issue 16): retention, resolutions, ClickHouse profile and PMM_EXTRA_ENV_<NAME> lines
+# go to the container's env file (checked again here: defence in depth); PMM_HOST_SWAP_MIB is
+# the swap file size, kept by swap.sh on every run (a swap-only change restarts nothing).
+# One run at a time (flock); a second one exits and the next tick retries.
+# Tests override: PMM_AWS_CLI, DOCKER, PMM_ETC_DIR, PMM_SYSTEMCTL, PMM_PULL_TIMEOUT_SECONDS,
+# PMM_SWAP_CMD.
 set -euo pipefail
 umask 022
+export LC_ALL=C
 
 log() { echo "pmm-config: $*"; }
 die() {
@@ -20,6 +26,7 @@ docker=${DOCKER:-/usr/bin/docker}
 etc=${PMM_ETC_DIR:-/etc/pmm}
 systemctl_cmd=${PMM_SYSTEMCTL-systemctl}
 pull_timeout=${PMM_PULL_TIMEOUT_SECONDS:-900}
+swap_cmd=${PMM_SWAP_CMD:-/usr/local/lib/pmm/swap.sh}
 
 runtime_env=$etc/runtime.env
 server_env=$etc/pmm-server.env
@@ -28,6 +35,12 @@ applied_file=$etc/applied-config.sha256
 repository=percona/pmm-server
 
 [[ -x $aws ]] || die "the AWS CLI ($aws) is not installed yet; the timer retries"
+install -d -m 0755 "$etc"
+exec 9>"$etc/apply-config.lock"
+if ! flock -n 9; then
+  log "another run is applying the configuration; the timer retries"
+  exit 0
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -41,6 +54,7 @@ declare -A cfg=()
 while IFS= read -r line || [[ -n $line ]]; do
   [[ -z $line ]] && continue
   [[ $line =~ ^(PMM_[A-Z0-9_]+)=(.*)$ ]] || die "malformed line in $path/config: '${line:0:60}'"
+  [[ -z ${cfg[${BASH_REMATCH[1]}]+set} ]] || die "$path/config: ${BASH_REMATCH[1]} appears twice"
   cfg[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
 done <"$work/config"
 
@@ -55,19 +69,55 @@ check PMM_ADMIN_SECRET_ARN '^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:
 check PMM_ENABLE_TELEMETRY '^(true|false)$'
 check PMM_PUBLIC_ADDRESS '^[A-Za-z0-9.-]+$'
 for r in HIGH MEDIUM LOW; do check "PMM_CUSTOM_QUERIES_${r}_SHA256" '^([0-9a-f]{64})?$'; done
+# Tuning keys may be absent (a configuration older than the host): empty means "not set".
+tuning=(PMM_DATA_RETENTION PMM_METRICS_RESOLUTION_HR PMM_METRICS_RESOLUTION_MR PMM_METRICS_RESOLUTION_LR PMM_CLICKHOUSE_CONFIG)
+optional() { [[ -z ${cfg[$1]:-} ]] || check "$1" "$2"; }
+duration='^[1-9][0-9]{0,8}(h|m|s)$'
+for k in "${tuning[@]:1:3}"; do optional "$k" "$duration"; done
+optional PMM_CLICKHOUSE_CONFIG '^(default|low-memory)$'
+optional PMM_HOST_SWAP_MIB '^[0-9]{1,6}$'
+optional PMM_DATA_RETENTION "$duration"
+if [[ -n ${cfg[PMM_DATA_RETENTION]:-} ]]; then
+  v=${cfg[PMM_DATA_RETENTION]}
+  declare -A unit=([h]=3600 [m]=60 [s]=1)
+  secs=$((10#${v%?} * ${unit[${v: -1}]}))
+  ((secs % 86400 == 0 && secs >= 86400 && secs <= 3650 * 86400)) ||
+    die "$path/config: PMM_DATA_RETENTION must be whole days from 1 to 3650 ('$v')"
+fi
+# Names the module sets itself; equal to MODULE_SET_ENV_NAMES/_PREFIXES in constructs/pmm-tuning.ts.
+reserved_names=" PMM_ENABLE_TELEMETRY PMM_PUBLIC_ADDRESS PMM_DATA_RETENTION PMM_METRICS_RESOLUTION PMM_METRICS_RESOLUTION_HR PMM_METRICS_RESOLUTION_MR PMM_METRICS_RESOLUTION_LR PMM_CLICKHOUSE_CONFIG PMM_IMAGE PMM_IMAGE_TAG PMM_DATA_VOLUME_ID PMM_ADMIN_SECRET_ARN PMM_CONFIG_PATH PMM_HOST_SWAP_MIB GF_SECURITY_COOKIE_SECURE "
+reserved_prefixes='^(PMM_CUSTOM_QUERIES_|PMM_EXTRA_ENV_|GF_SECURITY_ADMIN_)'
+extra=()
+for k in $(printf '%s\n' "${!cfg[@]}" | sort); do
+  [[ $k == PMM_EXTRA_ENV_* ]] || continue
+  name=${k#PMM_EXTRA_ENV_}
+  [[ $name =~ ^(PMM|GF)_[A-Z0-9_]+$ ]] || die "$path/config: $k is not a PMM_* or GF_* name"
+  [[ $reserved_names != *" $name "* && ! $name =~ $reserved_prefixes ]] ||
+    die "$path/config: pmm_extra_env may not set $name (the module sets it)"
+  [[ ${cfg[$k]} =~ ^[[:print:]]*$ ]] || die "$path/config: the value of $name is not printable ASCII"
+  extra+=("$name=${cfg[$k]}")
+done
 tag=${cfg[PMM_IMAGE_TAG]#"$repository:"}
 
-# identity [EXCLUDED_KEY...]: SHA-256 of the parsed lines in a fixed order, without those keys.
+# The swap file follows the configuration on every run (also after a reboot or a failure).
+if [[ -n ${cfg[PMM_HOST_SWAP_MIB]:-} ]]; then
+  "$swap_cmd" "${cfg[PMM_HOST_SWAP_MIB]}" || log "WARNING: could not set up ${cfg[PMM_HOST_SWAP_MIB]} MiB of swap; the timer retries"
+fi
+
+# identity [EXCLUDED_KEY...]: SHA-256 of the parsed lines in a fixed order, without those keys
+# and without tuning keys left empty (so a configuration from before them keeps its identity).
 identity() {
   local k
-  for k in $(printf '%s\n' "${!cfg[@]}" | LC_ALL=C sort); do
+  for k in $(printf '%s\n' "${!cfg[@]}" | sort); do
+    [[ -z ${cfg[$k]} && " ${tuning[*]} " == *" $k "* ]] && continue
     [[ " $* " == *" $k "* ]] || printf '%s=%s\n' "$k" "${cfg[$k]}"
   done | sha256sum | cut -d ' ' -f 1
 }
-hash=$(identity)
+# The swap size is not PMM's: changing it alone restarts nothing.
+hash=$(identity PMM_HOST_SWAP_MIB)
 # What the image is resolved for: PMM's own settings. A restored data volume or a new secret
 # changes the configuration but not this, so it never moves "3" to a newer image.
-image_key=$(identity PMM_DATA_VOLUME_ID PMM_ADMIN_SECRET_ARN)
+image_key=$(identity PMM_DATA_VOLUME_ID PMM_ADMIN_SECRET_ARN PMM_HOST_SWAP_MIB)
 if [[ -f $applied_file && $(<"$applied_file") == "$hash" && -f $runtime_env && -f $server_env ]]; then
   exit 0
 fi
@@ -113,15 +163,18 @@ write_file() {
   chmod 0644 "$tmp"
   mv -f "$tmp" "$1"
 }
-install -d -m 0755 "$etc"
 old_volume=""
 [[ -f $runtime_env ]] && old_volume=$(sed -n 's/^PMM_DATA_VOLUME_ID=//p' "$runtime_env")
 printf 'PMM_IMAGE=%s\nPMM_DATA_VOLUME_ID=%s\nPMM_ADMIN_SECRET_ARN=%s\n' "$image" \
   "${cfg[PMM_DATA_VOLUME_ID]}" "${cfg[PMM_ADMIN_SECRET_ARN]}" | write_file "$runtime_env"
 # GF_SECURITY_COOKIE_SECURE: Grafana session cookies only over HTTPS (users reach PMM
 # through the HTTPS listener).
-printf 'PMM_ENABLE_TELEMETRY=%s\nPMM_PUBLIC_ADDRESS=%s\nGF_SECURITY_COOKIE_SECURE=true\n' \
-  "${cfg[PMM_ENABLE_TELEMETRY]}" "${cfg[PMM_PUBLIC_ADDRESS]}" | write_file "$server_env"
+{
+  printf 'PMM_ENABLE_TELEMETRY=%s\nPMM_PUBLIC_ADDRESS=%s\nGF_SECURITY_COOKIE_SECURE=true\n' \
+    "${cfg[PMM_ENABLE_TELEMETRY]}" "${cfg[PMM_PUBLIC_ADDRESS]}"
+  for k in "${tuning[@]}"; do [[ -z ${cfg[$k]:-} ]] || printf '%s=%s\n' "$k" "${cfg[$k]}"; done
+  ((${#extra[@]} == 0)) || printf '%s\n' "${extra[@]}"
+} | write_file "$server_env"
 for r in high medium low; do
   file=$queries_dir/$r-resolution/queries-custom.yml
   if [[ -f $work/$r.yml ]]; then
