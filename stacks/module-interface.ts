@@ -90,6 +90,8 @@ export function propsFromVariables(v: ModuleVariables): PmmDeploymentProps {
     monitoredAsgs: v.monitored_asgs.value,
     monitoredRds: v.monitored_rds.value,
     tags: v.tags.value,
+    internalAlb: v.internal_alb.booleanValue,
+    validationZoneId: v.validation_zone_id.stringValue,
   };
 }
 
