@@ -357,7 +357,7 @@ export const MODULE_VARIABLES = {
       'CIDR blocks allowed to reach the load balancer on HTTPS (443) and HTTP (80, redirected to HTTPS); null (default) allows 0.0.0.0/0 to an internet-facing load balancer and the VPC\'s IPv4 CIDR blocks to an internal one (internal_alb). List VPN or peered ranges explicitly.',
     rules: [
       {
-        expr: `var.allowed_cidr_blocks == null ? true : try(length(var.allowed_cidr_blocks) >= 1 && alltrue([for c in var.allowed_cidr_blocks : ${isCanonicalIpv4Cidr('c')}]), false)`,
+        expr: `var.allowed_cidr_blocks == null ? true : length(var.allowed_cidr_blocks) >= 1 && alltrue([for c in var.allowed_cidr_blocks : ${isCanonicalIpv4Cidr('c')}])`,
         message:
           'allowed_cidr_blocks must be null (the default for the load balancer scheme) or list at least one canonical IPv4 CIDR block (no host bits set), such as 0.0.0.0/0 or 10.0.0.0/8; IPv6 blocks are not accepted.',
       },

@@ -149,10 +149,13 @@ export class FrontDoor extends Construct {
     this.accessLogsBucketName = logs.bucketName;
 
     // internal is ForceNew: switching it replaces the ALB (and its listeners).
-    const subnets =
-      internal === false
-        ? props.publicSubnetIds
-        : Token.asList(Fn.conditional(internal, props.privateSubnetIds, props.publicSubnetIds));
+    let subnets: string[];
+    if (internal === false) subnets = props.publicSubnetIds;
+    else if (internal === true) subnets = props.privateSubnetIds!;
+    else
+      subnets = Token.asList(
+        Fn.conditional(internal, props.privateSubnetIds, props.publicSubnetIds),
+      );
     const alb = new Lb(this, 'alb', {
       name: albName(namePrefix),
       internal,
