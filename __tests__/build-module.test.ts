@@ -108,9 +108,9 @@ describe('npm run build:module', () => {
   });
 
   it('declares the aws.dns configuration alias, and the examples and README pass it', () => {
-    expect(json('versions.tf.json').terraform.required_providers.aws.configuration_aliases).toEqual([
-      'aws.dns',
-    ]);
+    expect(json('versions.tf.json').terraform.required_providers.aws.configuration_aliases).toEqual(
+      ['aws.dns'],
+    );
     // Terraform refuses a module call that does not pass a configuration alias.
     for (const ex of ['basic', 'complete'])
       expect(read(`examples/${ex}/main.tf`)).toMatch(
@@ -131,9 +131,15 @@ describe('npm run build:module', () => {
   });
 
   it('mocks the aws.dns provider in the module tests (zone lookups go through it)', () => {
-    for (const f of ['tests/reach.tftest.hcl', 'tests/switches.tftest.hcl', 'tests/validations.tftest.hcl']) {
+    for (const f of [
+      'tests/reach.tftest.hcl',
+      'tests/switches.tftest.hcl',
+      'tests/validations.tftest.hcl',
+    ]) {
       const text = read(f);
-      expect(text).toMatch(/mock_provider "aws" \{\n  alias = "dns"\n  mock_data "aws_route53_zone"/);
+      expect(text).toMatch(
+        /mock_provider "aws" \{\n  alias = "dns"\n  mock_data "aws_route53_zone"/,
+      );
     }
   });
 

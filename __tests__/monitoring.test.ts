@@ -315,7 +315,11 @@ describe('alarms (module stack)', () => {
   });
 
   it('says in the repeated-failure alarm why a single reboot does not trip it', () => {
-    const a = resource(tf, 'aws_cloudwatch_metric_alarm', 'monitoring_instance_status_check_repeated');
+    const a = resource(
+      tf,
+      'aws_cloudwatch_metric_alarm',
+      'monitoring_instance_status_check_repeated',
+    );
     expect(a.alarm_description).toContain('10 or more minutes within an hour');
     expect(a.alarm_description).toContain('reboots it after 3');
   });

@@ -34,7 +34,9 @@ describe('the aws.dns provider (Route53 in any account)', () => {
     ['root stack', synthRoot()],
   ])('%s: every Route53 record and zone lookup, and nothing else, uses aws.dns', (_, doc) => {
     const all = blocks(doc);
-    const route53 = all.filter((b) => b.type === 'aws_route53_record' || b.type === 'aws_route53_zone');
+    const route53 = all.filter(
+      (b) => b.type === 'aws_route53_record' || b.type === 'aws_route53_zone',
+    );
     expect(route53.map((b) => `${b.kind}.${b.type}.${b.name}`).sort()).toEqual([
       'data.aws_route53_zone.pmm_front_door_validation_zone_zone',
       'data.aws_route53_zone.pmm_front_door_zone',
@@ -81,7 +83,9 @@ describe('internal_alb (module)', () => {
 
   it('switches the scheme and the subnets at plan time', () => {
     expect(alb.internal).toBe('${var.internal_alb}');
-    expect(alb.subnets).toBe('${var.internal_alb ? var.private_subnet_ids : var.public_subnet_ids}');
+    expect(alb.subnets).toBe(
+      '${var.internal_alb ? var.private_subnet_ids : var.public_subnet_ids}',
+    );
   });
 
   it.each([
@@ -96,8 +100,16 @@ describe('internal_alb (module)', () => {
       const list = { type: 'list(string)' };
       expect(
         terraformEval(pre.condition, {
-          variables: { internal_alb: { type: 'bool' }, private_subnet_ids: list, public_subnet_ids: list },
-          values: { internal_alb: String(internal), private_subnet_ids: priv, public_subnet_ids: pub },
+          variables: {
+            internal_alb: { type: 'bool' },
+            private_subnet_ids: list,
+            public_subnet_ids: list,
+          },
+          values: {
+            internal_alb: String(internal),
+            private_subnet_ids: priv,
+            public_subnet_ids: pub,
+          },
         }),
       ).toBe(ok);
     },
@@ -105,15 +117,14 @@ describe('internal_alb (module)', () => {
 
   it('reads the VPC only for an internal ALB', () => {
     expect(tf.data.aws_vpc.pmm_network_vpc.count).toBe('${var.internal_alb ? 1 : 0}');
-    expect(tf.data.aws_vpc.pmm_network_vpc.id).toBe('${data.aws_subnet.pmm_network_instance_subnet.vpc_id}');
+    expect(tf.data.aws_vpc.pmm_network_vpc.id).toBe(
+      '${data.aws_subnet.pmm_network_instance_subnet.vpc_id}',
+    );
   });
 
   const rule = tf.resource.aws_vpc_security_group_ingress_rule.pmm_network_alb_https_in;
   const vpc = {
-    cidr_block_associations: [
-      { cidr_block: '10.0.0.0/16' },
-      { cidr_block: '100.64.0.0/20' },
-    ],
+    cidr_block_associations: [{ cidr_block: '10.0.0.0/16' }, { cidr_block: '100.64.0.0/20' }],
   };
   it.each([
     ['null', false, ['0.0.0.0/0']],
@@ -150,7 +161,9 @@ describe('validation_zone_id (module)', () => {
     expect(r.pmm_front_door_tls_validation_record.zone_id).toBe(
       '${coalesce(var.validation_zone_id, var.zone_id)}',
     );
-    expect(r.pmm_front_door_tls_caa.zone_id).toBe('${coalesce(var.validation_zone_id, var.zone_id)}');
+    expect(r.pmm_front_door_tls_caa.zone_id).toBe(
+      '${coalesce(var.validation_zone_id, var.zone_id)}',
+    );
     expect(r.pmm_front_door_alias_a.zone_id).toBe('${var.zone_id}');
     expect(tf.data.aws_route53_zone.pmm_front_door_validation_zone_zone.zone_id).toBe(
       '${coalesce(var.validation_zone_id, var.zone_id)}',
@@ -158,7 +171,10 @@ describe('validation_zone_id (module)', () => {
   });
 
   /** The certificate's preconditions with the two zones as locals. */
-  function holds(zone: { name: string }, validation: { name: string; private_zone: boolean | null }) {
+  function holds(
+    zone: { name: string },
+    validation: { name: string; private_zone: boolean | null },
+  ) {
     const exprs = pre.map((p) =>
       p.condition
         .slice(2, -1)
@@ -182,8 +198,12 @@ describe('validation_zone_id (module)', () => {
   });
 
   it('names the variables and the way out in its messages', () => {
-    expect(pre[0].error_message).toMatch(/private hosted zone.*Set validation_zone_id to a public hosted zone/);
-    expect(pre[1].error_message).toMatch(/validation_zone_id must be a public zone of zone_id's domain or of a parent domain/);
+    expect(pre[0].error_message).toMatch(
+      /private hosted zone.*Set validation_zone_id to a public hosted zone/,
+    );
+    expect(pre[1].error_message).toMatch(
+      /validation_zone_id must be a public zone of zone_id's domain or of a parent domain/,
+    );
   });
 });
 

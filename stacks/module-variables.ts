@@ -354,7 +354,7 @@ export const MODULE_VARIABLES = {
     type: 'list(string)',
     default: null,
     description:
-      'CIDR blocks allowed to reach the load balancer on HTTPS (443) and HTTP (80, redirected to HTTPS); null (default) allows 0.0.0.0/0 to an internet-facing load balancer and the VPC\'s IPv4 CIDR blocks to an internal one (internal_alb). List VPN or peered ranges explicitly.',
+      "CIDR blocks allowed to reach the load balancer on HTTPS (443) and HTTP (80, redirected to HTTPS); null (default) allows 0.0.0.0/0 to an internet-facing load balancer and the VPC's IPv4 CIDR blocks to an internal one (internal_alb). List VPN or peered ranges explicitly.",
     rules: [
       {
         expr: `var.allowed_cidr_blocks == null ? true : length(var.allowed_cidr_blocks) >= 1 && alltrue([for c in var.allowed_cidr_blocks : ${isCanonicalIpv4Cidr('c')}])`,
@@ -438,7 +438,7 @@ export const MODULE_VARIABLES = {
     type: 'bool',
     default: false,
     description:
-      'Make the load balancer internal (private IPs only, in private_subnet_ids, which must then list two or more subnets in different Availability Zones): PMM is reachable only inside the VPC, over VPN or peering. The alias records go into zone_id, which may be a private zone; certificate validation then needs validation_zone_id. Changing it REPLACES the load balancer and its listeners (ELB cannot change the scheme): PMM\'s web address is down for a few minutes and its DNS name changes; agents are unaffected (they connect to the instance). Turn enable_deletion_protection off first.',
+      "Make the load balancer internal (private IPs only, in private_subnet_ids, which must then list two or more subnets in different Availability Zones): PMM is reachable only inside the VPC, over VPN or peering. The alias records go into zone_id, which may be a private zone; certificate validation then needs validation_zone_id. Changing it REPLACES the load balancer and its listeners (ELB cannot change the scheme): PMM's web address is down for a few minutes and its DNS name changes; agents are unaffected (they connect to the instance). Turn enable_deletion_protection off first.",
   },
   validation_zone_id: {
     type: 'string',

@@ -111,7 +111,11 @@ export class FrontDoor extends Construct {
     requireNonEmpty('FrontDoor', 'dnsNames', props.dnsNames);
     const internal = props.internal ?? false;
     if (internal !== false && props.privateSubnetIds === undefined) {
-      throw new PropValidationError('FrontDoor', 'privateSubnetIds', 'required when internal may be true');
+      throw new PropValidationError(
+        'FrontDoor',
+        'privateSubnetIds',
+        'required when internal may be true',
+      );
     }
     const dns = props.route53Provider;
 
