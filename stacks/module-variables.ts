@@ -438,7 +438,7 @@ export const MODULE_VARIABLES = {
     type: 'bool',
     default: false,
     description:
-      "Make the load balancer internal (private IPs only, in private_subnet_ids, which must then list two or more subnets in different Availability Zones): PMM is reachable only inside the VPC, over VPN or peering. The alias records go into zone_id, which may be a private zone; certificate validation then needs validation_zone_id. Changing it REPLACES the load balancer and its listeners (ELB cannot change the scheme): PMM's web address is down for a few minutes and its DNS name changes; agents are unaffected (they connect to the instance). Turn enable_deletion_protection off first.",
+      "Make the load balancer internal (private IPs only, in private_subnet_ids, which must then list two or more subnets in different Availability Zones): PMM is reachable only inside the VPC, over VPN or peering. The alias records go into zone_id, which may be a private zone; certificate validation then needs validation_zone_id. Changing it REPLACES the load balancer and its listeners (ELB cannot change the scheme): PMM's web address is down for a few minutes and its DNS name changes; agents are unaffected (they connect to the instance). Turn enable_deletion_protection off first. public_subnet_ids stays required (and validated) but is not used while it is true.",
   },
   validation_zone_id: {
     type: 'string',
