@@ -107,6 +107,42 @@ describe('npm run build:module', () => {
       expect(read(`examples/${ex}/main.tf`)).toMatch(/source = "\.\.\/\.\."/);
   });
 
+  it('declares the aws.dns configuration alias, and the examples and README pass it', () => {
+    expect(json('versions.tf.json').terraform.required_providers.aws.configuration_aliases).toEqual(
+      ['aws.dns'],
+    );
+    // Terraform refuses a module call that does not pass a configuration alias.
+    for (const ex of ['basic', 'complete'])
+      expect(read(`examples/${ex}/main.tf`)).toMatch(
+        /providers = \{\s+aws\s+= aws\s+aws\.dns = aws\s+\}/,
+      );
+    const readme = read('README.md');
+    expect(readme).toMatch(/providers = \{\s+aws\s+= aws\s+aws\.dns = aws/);
+    expect(readme).toContain(
+      '| aws.dns | hashicorp/aws (configuration alias: pass it in `providers`) | >= 5.100, < 7 |',
+    );
+    // Every Route53 block of the module uses it.
+    const main = json('main.tf.json');
+    for (const kind of ['resource', 'data'])
+      for (const body of Object.values(main[kind].aws_route53_record ?? {}).concat(
+        Object.values(main[kind].aws_route53_zone ?? {}),
+      ) as { provider?: string }[])
+        expect(body.provider).toBe('aws.dns');
+  });
+
+  it('mocks the aws.dns provider in the module tests (zone lookups go through it)', () => {
+    for (const f of [
+      'tests/reach.tftest.hcl',
+      'tests/switches.tftest.hcl',
+      'tests/validations.tftest.hcl',
+    ]) {
+      const text = read(f);
+      expect(text).toMatch(
+        /mock_provider "aws" \{\n  alias = "dns"\n  mock_data "aws_route53_zone"/,
+      );
+    }
+  });
+
   it('prepends the shared mocked AWS provider to the hand-written tests', () => {
     const sw = read('tests/switches.tftest.hcl');
     expect(sw).toContain('mock_provider "aws"');

@@ -48,11 +48,11 @@ function synthFrontDoor(overrides: Partial<FrontDoorProps> = {}): TfJson {
 }
 
 describe('load balancer', () => {
-  it('is an internet-facing ALB in the public subnets behind the ALB group', () => {
+  it('is an internet-facing ALB in the public subnets, or internal in the private ones (internal_alb), behind the ALB group', () => {
     expect(alb).toMatchObject({
-      internal: false,
+      internal: '${var.internal_alb}',
       load_balancer_type: 'application',
-      subnets: '${var.public_subnet_ids}',
+      subnets: '${var.internal_alb ? var.private_subnet_ids : var.public_subnet_ids}',
       security_groups: ['${aws_security_group.pmm_network_alb.id}'],
       drop_invalid_header_fields: true,
       enable_deletion_protection: '${var.enable_deletion_protection}',
@@ -183,7 +183,9 @@ describe('certificate', () => {
     const v = records.pmm_front_door_tls_validation_record;
     expect(v.for_each).toBe('${toset(var.dns_names)}');
     expect(v.for_each).not.toContain('domain_validation_options');
-    expect(v.zone_id).toBe('${var.zone_id}');
+    // The public validation zone (validation_zone_id, else zone_id), through aws.dns.
+    expect(v.zone_id).toBe('${coalesce(var.validation_zone_id, var.zone_id)}');
+    expect(v.provider).toBe('aws.dns');
     expect(v.allow_overwrite).toBe(true);
     const lookup = (attr: string) =>
       `\${{ for key, val in tolist(aws_acm_certificate.pmm_front_door_tls_certificate.domain_validation_options): val.domain_name => val }["\${each.value}.\${${ZONE_NAME}}"].${attr}}`;
@@ -213,6 +215,7 @@ describe('certificate', () => {
 describe('DNS', () => {
   it('points an alias A record of every name at the ALB (IPv4 only, no AAAA)', () => {
     expect(records.pmm_front_door_alias_a).toEqual({
+      provider: 'aws.dns',
       for_each: '${toset(var.dns_names)}',
       zone_id: '${var.zone_id}',
       name: `\${each.value}.\${${ZONE_NAME}}`,

@@ -44,7 +44,7 @@ const EXPECTED_DEFAULTS: Record<string, unknown> = {
   kms_key_id: null,
   create_initial_snapshot: false,
   data_volume_snapshot_id: null,
-  allowed_cidr_blocks: ['0.0.0.0/0'],
+  allowed_cidr_blocks: null,
   ssl_policy: 'ELBSecurityPolicy-TLS13-1-2-Res-2021-06',
   certificate_issuers: ['amazon.com'],
   additional_certificate_arns: [],
@@ -77,6 +77,8 @@ const EXPECTED_DEFAULTS: Record<string, unknown> = {
   monitored_asgs: [],
   monitored_rds: [],
   tags: {},
+  internal_alb: false,
+  validation_zone_id: null,
 };
 
 const OUTPUTS = [
@@ -151,6 +153,7 @@ describe('module variables', () => {
         'enable_restore_testing',
         'enable_detailed_monitoring',
         'enable_weekly_backup',
+        'internal_alb',
         'postgresql_custom_queries_high_resolution',
         'postgresql_custom_queries_low_resolution',
         'postgresql_custom_queries_medium_resolution',
@@ -238,6 +241,7 @@ describe('validation conditions evaluated by terraform', () => {
   });
 
   it.each([
+    [undefined, true], // null: the scheme's default (0.0.0.0/0, or the VPC for internal_alb)
     ['["0.0.0.0/0"]', true],
     ['["10.0.0.0/8", "192.168.1.0/24", "203.0.113.7/32"]', true],
     ['[]', false],

@@ -39,6 +39,20 @@ const EXPECTED: Record<string, Expected> = {
     evaluationPeriods: 3,
     datapointsToAlarm: 3,
   },
+  instance_status_check_repeated: {
+    namespace: 'AWS/EC2',
+    metric: 'StatusCheckFailed_Instance',
+    dimensions: { InstanceId: INSTANCE },
+    // Failed one-minute checks in an hour: one reboot episode fails 3-5 of them.
+    statistic: 'Sum',
+    comparison: 'GreaterThanOrEqualToThreshold',
+    threshold: 10,
+    treatMissing: 'notBreaching',
+    period: 3600,
+    evaluationPeriods: 1,
+    datapointsToAlarm: 1,
+    count: '${var.enable_auto_recovery ? 1 : 0}',
+  },
   system_status_check: {
     namespace: 'AWS/EC2',
     metric: 'StatusCheckFailed_System',
@@ -281,7 +295,8 @@ describe('alarms (module stack)', () => {
       );
       expect(a.alarm_description).toMatch(/^.{20,}See docs\/operations\.md\.$/);
       expect(a.ok_actions).toBe(NOTIFY);
-      if (id !== 'system_status_check') expect(a.alarm_actions).toBe(NOTIFY);
+      if (id !== 'system_status_check' && id !== 'instance_status_check')
+        expect(a.alarm_actions).toBe(NOTIFY);
     },
   );
 
@@ -290,6 +305,23 @@ describe('alarms (module stack)', () => {
     expect(a.alarm_actions).toBe(
       '${concat(concat([aws_sns_topic.pmm_notifications_topic.arn], var.alarm_topic_arns), var.enable_auto_recovery ? [join(":", ["arn", data.aws_partition.pmm_monitoring_partition.partition, "automate", data.aws_region.pmm_monitoring_region.name, "ec2", "recover"])] : [])}',
     );
+  });
+
+  it('adds the EC2 reboot action to the instance status check only when enable_auto_recovery', () => {
+    const a = resource(tf, 'aws_cloudwatch_metric_alarm', 'monitoring_instance_status_check');
+    expect(a.alarm_actions).toBe(
+      '${concat(concat([aws_sns_topic.pmm_notifications_topic.arn], var.alarm_topic_arns), var.enable_auto_recovery ? [join(":", ["arn", data.aws_partition.pmm_monitoring_partition.partition, "automate", data.aws_region.pmm_monitoring_region.name, "ec2", "reboot"])] : [])}',
+    );
+  });
+
+  it('says in the repeated-failure alarm why a single reboot does not trip it', () => {
+    const a = resource(
+      tf,
+      'aws_cloudwatch_metric_alarm',
+      'monitoring_instance_status_check_repeated',
+    );
+    expect(a.alarm_description).toContain('10 or more minutes within an hour');
+    expect(a.alarm_description).toContain('reboots it after 3');
   });
 
   it('creates the burst balance alarm only for gp2 (gp3, io1 and io2 publish no BurstBalance)', () => {

@@ -90,7 +90,10 @@ describe('ALB security group', () => {
       [80, 80, 'tcp'],
     ]);
     for (const rule of facing) {
-      expect(rule.for_each).toBe('${toset(var.allowed_cidr_blocks)}');
+      // null: 0.0.0.0/0 for an internet-facing ALB, the VPC's CIDR blocks for an internal one.
+      expect(rule.for_each).toBe(
+        '${toset((var.allowed_cidr_blocks != null) ? var.allowed_cidr_blocks : var.internal_alb ? flatten(data.aws_vpc.pmm_network_vpc[*].cidr_block_associations[*].cidr_block) : ["0.0.0.0/0"])}',
+      );
       expect(rule.cidr_ipv4).toBe('${each.value}');
       expect(rule.security_group_id).toBe(ALB_SG);
     }

@@ -18,7 +18,10 @@ export interface MonitoringProps {
   readonly instanceId: string;
   /** Instance type (kept for type-specific alarms). */
   readonly instanceType: string;
-  /** Add the EC2 recover action to the system status check alarm (plan-time switch). */
+  /**
+   * EC2 recover on a failed system status check, reboot on a failed instance status check, and
+   * the repeated-failure alarm (plan-time switch).
+   */
   readonly enableAutoRecovery: Flag;
   /** The CloudWatch agent's memory and disk metrics, exactly as the host publishes them. */
   readonly agentDimensions: AgentMetricDimensions;
@@ -58,6 +61,9 @@ export class Monitoring extends Construct {
       agent: props.agentDimensions,
     });
 
+    // arn:<partition>:automate:<region>:ec2:<action>, the EC2 alarm actions of PutMetricAlarm.
+    const ec2Action = (action: string): string =>
+      Fn.join(':', ['arn', partition.partition, 'automate', region.name, 'ec2', action]);
     this.alarms = new AlarmFactory(this, {
       namePrefix: props.namePrefix,
       notify: props.alarmActions,
@@ -65,14 +71,8 @@ export class Monitoring extends Construct {
     const definitions = alarmDefinitions(this.metrics, {
       enableAutoRecovery: props.enableAutoRecovery,
       // Built with Fn.join: the ARN goes into a conditional expression.
-      recoverActionArn: Fn.join(':', [
-        'arn',
-        partition.partition,
-        'automate',
-        region.name,
-        'ec2',
-        'recover',
-      ]),
+      recoverActionArn: ec2Action('recover'),
+      rebootActionArn: ec2Action('reboot'),
       dataVolumeType: props.dataVolumeType,
       enableBackupAlarms: props.enableBackupAlarms,
       reconcilerEnabled: props.reconcilerEnabled,

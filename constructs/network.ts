@@ -1,11 +1,12 @@
 import { DataAwsSubnet } from '@cdktf/provider-aws/lib/data-aws-subnet';
+import { DataAwsVpc } from '@cdktf/provider-aws/lib/data-aws-vpc';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
-import { Fn, IResolvable, TerraformIterator, Token } from 'cdktf';
+import { Fn, IResolvable, Op, propertyAccess, TerraformIterator, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { InstanceEgress } from './instance-egress';
-import { countWhenSet } from './util/plan-time';
+import { countWhen, countWhenSet, Flag } from './util/plan-time';
 import { requireNonEmpty } from './util/validate';
 
 /** Ports of the traffic this construct allows; shared with the tests and docs. */
@@ -24,8 +25,17 @@ export interface NetworkProps {
   readonly publicSubnetIds: string[];
   /** Private subnets; the instance goes in the first, whose VPC is the deployment's VPC. */
   readonly privateSubnetIds: string[];
-  /** CIDR blocks allowed to reach the ALB on 443 and 80 (one rule per block and port). */
-  readonly allowedCidrBlocks: string[];
+  /**
+   * CIDR blocks allowed to reach the ALB on 443 and 80 (one rule per block and port). A
+   * Terraform expression may be null: the default then applies.
+   * @default - 0.0.0.0/0 for an internet-facing ALB, the VPC's IPv4 CIDR blocks for an internal one
+   */
+  readonly allowedCidrBlocks?: string[];
+  /**
+   * The ALB is internal (plan-time): the default `allowedCidrBlocks` become the VPC's.
+   * @default false
+   */
+  readonly internalAlb?: Flag;
   /**
    * CIDR block allowed to SSH (22) to the instance. A Terraform expression that may be
    * null (the module variable) switches the rule at plan time.
@@ -58,16 +68,21 @@ export class Network extends Construct {
   public readonly instanceAvailabilityZone: string;
   public readonly albSecurityGroupId: string;
   public readonly instanceSecurityGroupId: string;
+  /** The CIDR blocks the ALB accepts (allowedCidrBlocks or its default). */
+  public readonly albAllowedCidrBlocks: string[];
 
   constructor(scope: Construct, id: string, props: NetworkProps) {
     super(scope, id);
     requireNonEmpty('Network', 'privateSubnetIds', props.privateSubnetIds);
-    requireNonEmpty('Network', 'allowedCidrBlocks', props.allowedCidrBlocks);
+    if (props.allowedCidrBlocks !== undefined) {
+      requireNonEmpty('Network', 'allowedCidrBlocks', props.allowedCidrBlocks);
+    }
 
     this.instanceSubnetId = Token.asString(Fn.element(props.privateSubnetIds, 0));
     const subnet = new DataAwsSubnet(this, 'instance_subnet', { id: this.instanceSubnetId });
     this.vpcId = subnet.vpcId;
     this.instanceAvailabilityZone = subnet.availabilityZone;
+    this.albAllowedCidrBlocks = this.albSources(props);
 
     // Groups without inline rules: rules are separate resources, so the ALB <-> instance
     // references form no cycle and changing a rule never replaces a group.
@@ -89,7 +104,7 @@ export class Network extends Construct {
     this.instanceSecurityGroupId = instanceSg.id;
 
     // ---- ALB: in 443 and 80 from each allowed CIDR block; out only to the instance on 80.
-    const allowed = TerraformIterator.fromList(props.allowedCidrBlocks);
+    const allowed = TerraformIterator.fromList(this.albAllowedCidrBlocks);
     for (const [ruleId, port, what] of [
       ['alb_https_in', PORTS.https, 'HTTPS'],
       ['alb_http_in', PORTS.http, 'HTTP (redirected to HTTPS)'],
@@ -189,5 +204,26 @@ export class Network extends Construct {
         tags: { Name: `${props.namePrefix}-pmm-${engine.toLowerCase()}` },
       });
     }
+  }
+
+  /**
+   * allowed_cidr_blocks, or when it is null: 0.0.0.0/0 for an internet-facing ALB and every
+   * IPv4 CIDR block of the VPC (primary and secondary) for an internal one, read at plan from
+   * `data.aws_vpc` (only when the ALB is internal), so the rules' for_each keys stay known.
+   */
+  private albSources(props: NetworkProps): string[] {
+    const internal = props.internalAlb ?? false;
+    const explicit = props.allowedCidrBlocks;
+    if (explicit !== undefined && !Token.isUnresolved(explicit)) return explicit;
+    let fallback: string[] = ['0.0.0.0/0'];
+    if (internal !== false) {
+      const vpc = new DataAwsVpc(this, 'vpc', { count: countWhen(internal), id: this.vpcId });
+      const vpcCidrs = Fn.flatten(
+        Token.asList(propertyAccess(vpc, ['*', 'cidr_block_associations', '*', 'cidr_block'])),
+      );
+      fallback = Token.asList(Fn.conditional(internal, vpcCidrs, ['0.0.0.0/0']));
+    }
+    if (explicit === undefined) return fallback;
+    return Token.asList(Fn.conditional(Op.neq(explicit, Token.nullValue()), explicit, fallback));
   }
 }

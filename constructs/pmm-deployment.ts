@@ -1,4 +1,4 @@
-import { Fn, IResolvable, Lazy, Op, Token } from 'cdktf';
+import { Fn, IResolvable, Lazy, Op, TerraformProvider, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { AdminSecret } from './admin-secret';
 import { BackupPlanConstruct } from './backup';
@@ -92,7 +92,7 @@ export interface PmmDeploymentProps {
   readonly dataVolumeSnapshotId?: string;
 
   // ---- front door ----
-  /** @default ['0.0.0.0/0'] */
+  /** @default - ['0.0.0.0/0'], or the VPC's IPv4 CIDR blocks when internalAlb */
   readonly allowedCidrBlocks?: string[];
   /** @default 'ELBSecurityPolicy-TLS13-1-2-Res-2021-06' */
   readonly sslPolicy?: string;
@@ -173,6 +173,20 @@ export interface PmmDeploymentProps {
 
   /** @default {} */
   readonly tags?: Record<string, string>;
+
+  // ---- reach and placement (issue 16) ----
+  /**
+   * An internal ALB in the private subnets (reachable inside the VPC or over VPN); changing it
+   * replaces the ALB. @default false
+   */
+  readonly internalAlb?: Flag;
+  /** Public zone for certificate validation and CAA records. @default - zoneId */
+  readonly validationZoneId?: string;
+  /**
+   * AWS provider of the Route53 records and zone lookups (a zone in another account).
+   * @default - the stack's default AWS provider
+   */
+  readonly route53Provider?: TerraformProvider;
 }
 
 export class PmmDeployment extends Construct {
@@ -254,7 +268,8 @@ export class PmmDeployment extends Construct {
       namePrefix,
       publicSubnetIds: props.publicSubnetIds,
       privateSubnetIds: props.privateSubnetIds,
-      allowedCidrBlocks: props.allowedCidrBlocks ?? ['0.0.0.0/0'],
+      allowedCidrBlocks: props.allowedCidrBlocks,
+      internalAlb: props.internalAlb ?? false,
       adminCidrBlock: props.adminCidrBlock,
       rdsSecurityGroupIds: props.rdsSecurityGroupIds ?? [],
       monitoredAsgs,
@@ -282,8 +297,12 @@ export class PmmDeployment extends Construct {
       namePrefix,
       vpcId: this.network.vpcId,
       publicSubnetIds: props.publicSubnetIds,
+      internal: props.internalAlb ?? false,
+      privateSubnetIds: props.privateSubnetIds,
       albSecurityGroupId: this.network.albSecurityGroupId,
       zoneId: props.zoneId,
+      validationZoneId: props.validationZoneId,
+      route53Provider: props.route53Provider,
       dnsNames: props.dnsNames ?? ['pmm'],
       sslPolicy: props.sslPolicy ?? 'ELBSecurityPolicy-TLS13-1-2-Res-2021-06',
       certificateIssuers: props.certificateIssuers ?? ['amazon.com'],
@@ -318,6 +337,7 @@ export class PmmDeployment extends Construct {
       securityGroupId: this.network.instanceSecurityGroupId,
       instanceType: props.instanceType ?? 'm5.large',
       rootVolumeSizeGiB: props.rootVolumeSizeGiB ?? 20,
+      enableAutoRecovery: props.enableAutoRecovery ?? true,
       kmsKeyId: props.kmsKeyId,
       sshKeyName: props.sshKeyName,
       enableDetailedMonitoring: props.enableDetailedMonitoring ?? true,

@@ -83,9 +83,15 @@ export function renderProvidersTable(tf: TfJson): string {
   return [
     '| Name | Source | Version |',
     '|---|---|---|',
-    ...Object.entries(providers).map(
-      ([n, p]) => `| ${n} | ${p.source ?? `hashicorp/${n}`} | ${esc(String(p.version ?? 'any'))} |`,
-    ),
+    ...Object.entries(providers).flatMap(([n, p]) => {
+      const source = p.source ?? `hashicorp/${n}`;
+      const version = esc(String(p.version ?? 'any'));
+      // configuration_aliases: configurations every caller must pass in `providers`.
+      const aliases = ((p.configuration_aliases ?? []) as string[]).map(
+        (a) => `| ${a} | ${source} (configuration alias: pass it in \`providers\`) | ${version} |`,
+      );
+      return [`| ${n} | ${source} | ${version} |`, ...aliases];
+    }),
   ].join('\n');
 }
 

@@ -18,9 +18,10 @@ export const TEST_REQUIRED_VALUES: Readonly<Record<string, unknown>> = {
 };
 
 /**
- * The mocked AWS provider: data sources answer with fixed, well-formed values (partition,
- * account, region, policy documents as JSON, an x86 instance type with 8 GiB, a zone name),
- * so plan-time expressions over them evaluate as they would against AWS.
+ * The mocked AWS providers (the default and the aws.dns alias): data sources answer with
+ * fixed, well-formed values (partition, account, region, policy documents as JSON, an x86
+ * instance type with 8 GiB, a VPC with two CIDR blocks, a public zone's name), so plan-time
+ * expressions over them evaluate as they would against AWS.
  */
 export const MOCK_PROVIDER_HCL = `mock_provider "aws" {
   mock_data "aws_partition" {
@@ -48,11 +49,6 @@ export const MOCK_PROVIDER_HCL = `mock_provider "aws" {
       minified_json = "{\\"Version\\":\\"2012-10-17\\",\\"Statement\\":[]}"
     }
   }
-  mock_data "aws_route53_zone" {
-    defaults = {
-      name = "example.com"
-    }
-  }
   mock_data "aws_subnet" {
     defaults = {
       vpc_id            = "vpc-0123456789abcdef0"
@@ -75,6 +71,26 @@ export const MOCK_PROVIDER_HCL = `mock_provider "aws" {
   mock_data "aws_elb_service_account" {
     defaults = {
       arn = "arn:aws:iam::127311923021:root"
+    }
+  }
+  mock_data "aws_vpc" {
+    defaults = {
+      cidr_block = "10.0.0.0/16"
+      cidr_block_associations = [
+        { association_id = "vpc-cidr-assoc-1", cidr_block = "10.0.0.0/16", state = "associated" },
+        { association_id = "vpc-cidr-assoc-2", cidr_block = "100.64.0.0/20", state = "associated" },
+      ]
+    }
+  }
+}
+
+# The Route53 provider (aws.dns, configuration_aliases): every zone lookup and record.
+mock_provider "aws" {
+  alias = "dns"
+  mock_data "aws_route53_zone" {
+    defaults = {
+      name         = "example.com"
+      private_zone = false
     }
   }
 }

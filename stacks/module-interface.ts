@@ -99,6 +99,8 @@ export function propsFromVariables(v: ModuleVariables): PmmDeploymentProps {
       swapSizeMiB: v.swap_size_mib.numberValue,
       extraEnv: v.pmm_extra_env.value,
     },
+    internalAlb: v.internal_alb.booleanValue,
+    validationZoneId: v.validation_zone_id.stringValue,
   };
 }
 

@@ -24,6 +24,14 @@ export const MODULE_PROVIDER_VERSIONS = {
 } as const;
 
 /**
+ * Alias of the AWS provider configuration every Route53 record and zone lookup uses, as in the
+ * reference module (`aws.dns`): the zones may live in another account. A module's
+ * configuration_aliases must be passed explicitly by every caller:
+ * `providers = { aws = aws, aws.dns = aws }` when the zones are in the same account.
+ */
+export const ROUTE53_PROVIDER_ALIAS = 'dns';
+
+/**
  * The publishable Terraform module: the same interface and resources as the root stack,
  * with no provider or backend blocks (the caller configures those) and provider
  * version ranges instead of exact pins.
@@ -36,13 +44,17 @@ export class PmmModuleStack extends ReadableIdStack {
     // Provider constructs are needed for cdktf's required_providers and its validation;
     // their blocks and the default local backend are removed below.
     new AwsProvider(this, 'aws', {});
+    const route53Provider = new AwsProvider(this, 'aws_dns', { alias: ROUTE53_PROVIDER_ALIAS });
     const vars = declareModuleVariables(this);
-    this.pmm = new PmmDeployment(this, 'pmm', propsFromVariables(vars));
+    this.pmm = new PmmDeployment(this, 'pmm', { ...propsFromVariables(vars), route53Provider });
     declareModuleOutputs(this, this.pmm);
 
     this.addOverride('provider', undefined);
     this.addOverride('terraform.backend', undefined);
     this.addOverride('terraform.required_providers.aws.version', MODULE_PROVIDER_VERSIONS.aws);
+    this.addOverride('terraform.required_providers.aws.configuration_aliases', [
+      `aws.${ROUTE53_PROVIDER_ALIAS}`,
+    ]);
     this.addOverride('terraform.required_version', TERRAFORM_REQUIRED_VERSION);
   }
 }

@@ -270,7 +270,7 @@ export const MODULE_VARIABLES = {
     type: 'bool',
     default: true,
     description:
-      'Recover the instance automatically (EC2 recover action) when the system status check fails.',
+      'Act on failed EC2 status checks: recover the instance (EC2 recover action, new hardware, same instance, IP and volumes) when the system status check fails for 2 minutes, reboot it when the instance status check fails for 3 minutes, and alarm when instance checks keep failing despite reboots. false removes both actions and also disables EC2\'s simplified automatic recovery (maintenance_options.auto_recovery = "disabled"); true leaves that at AWS\'s default (on for supported types). See docs/recovery.md.',
   },
   enable_detailed_monitoring: {
     type: 'bool',
@@ -446,14 +446,14 @@ export const MODULE_VARIABLES = {
   // ---- front door ---------------------------------------------------------------------
   allowed_cidr_blocks: {
     type: 'list(string)',
-    default: ['0.0.0.0/0'],
+    default: null,
     description:
-      'CIDR blocks allowed to reach the load balancer on HTTPS (443) and HTTP (80, redirected to HTTPS).',
+      "CIDR blocks allowed to reach the load balancer on HTTPS (443) and HTTP (80, redirected to HTTPS); null (default) allows 0.0.0.0/0 to an internet-facing load balancer and the VPC's IPv4 CIDR blocks to an internal one (internal_alb). List VPN or peered ranges explicitly.",
     rules: [
       {
-        expr: `length(var.allowed_cidr_blocks) >= 1 && alltrue([for c in var.allowed_cidr_blocks : ${isCanonicalIpv4Cidr('c')}])`,
+        expr: `var.allowed_cidr_blocks == null ? true : length(var.allowed_cidr_blocks) >= 1 && alltrue([for c in var.allowed_cidr_blocks : ${isCanonicalIpv4Cidr('c')}])`,
         message:
-          'allowed_cidr_blocks must list at least one canonical IPv4 CIDR block (no host bits set), such as 0.0.0.0/0 or 10.0.0.0/8; IPv6 blocks are not accepted.',
+          'allowed_cidr_blocks must be null (the default for the load balancer scheme) or list at least one canonical IPv4 CIDR block (no host bits set), such as 0.0.0.0/0 or 10.0.0.0/8; IPv6 blocks are not accepted.',
       },
     ],
   },
@@ -525,6 +525,27 @@ export const MODULE_VARIABLES = {
     type: 'bool',
     default: false,
     description: 'Allow destroying the access-logs bucket while it still holds logs.',
+  },
+
+  // ---- reach and placement (issue 16) ---------------------------------------------------
+  internal_alb: {
+    type: 'bool',
+    default: false,
+    description:
+      "Make the load balancer internal (private IPs only, in private_subnet_ids, which must then list two or more subnets in different Availability Zones): PMM is reachable only inside the VPC, over VPN or peering. The alias records go into zone_id, which may be a private zone; certificate validation then needs validation_zone_id. Changing it REPLACES the load balancer and its listeners (ELB cannot change the scheme): PMM's web address is down for a few minutes and its DNS name changes; agents are unaffected (they connect to the instance). Turn enable_deletion_protection off first. public_subnet_ids stays required (and validated) but is not used while it is true.",
+  },
+  validation_zone_id: {
+    type: 'string',
+    default: null,
+    description:
+      "Public Route53 hosted zone for the certificate's DNS validation records and the CAA records: the public zone of zone_id's domain or of a parent domain. ACM checks both through public DNS, so set it when zone_id is a private zone (internal_alb); null uses zone_id, which plan then requires to be public. Uses the aws.dns provider, like zone_id.",
+    rules: [
+      {
+        expr: nullOrMatches('validation_zone_id', '^Z[A-Z0-9]{1,31}$'),
+        message:
+          'validation_zone_id must be null or a Route53 hosted zone ID such as Z0123456789ABCDEFGHIJ.',
+      },
+    ],
   },
 
   // ---- backup -------------------------------------------------------------------------

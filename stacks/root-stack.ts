@@ -7,7 +7,7 @@ import {
   declareModuleVariables,
   propsFromVariables,
 } from './module-interface';
-import { TERRAFORM_REQUIRED_VERSION } from './module-stack';
+import { ROUTE53_PROVIDER_ALIAS, TERRAFORM_REQUIRED_VERSION } from './module-stack';
 import { ReadableIdStack } from './readable-ids';
 import { BackendConfig, RootStackConfig } from './stack-config';
 
@@ -32,10 +32,18 @@ export class PmmRootStack extends ReadableIdStack {
       region: region.stringValue,
       defaultTags: [{ tags: vars.tags.value }],
     });
+    // The Route53 provider of the module interface (aws.dns): the same account and settings as
+    // the main provider. For zones in another account, give this block credentials or an
+    // assume_role for that account (an override in cdktf.out, or a Terraform module caller).
+    const route53Provider = new AwsProvider(this, 'aws_dns', {
+      alias: ROUTE53_PROVIDER_ALIAS,
+      region: region.stringValue,
+      defaultTags: [{ tags: vars.tags.value }],
+    });
     configureBackend(this, config.backend ?? { type: 'local' });
     this.addOverride('terraform.required_version', TERRAFORM_REQUIRED_VERSION);
 
-    this.pmm = new PmmDeployment(this, 'pmm', propsFromVariables(vars));
+    this.pmm = new PmmDeployment(this, 'pmm', { ...propsFromVariables(vars), route53Provider });
     declareModuleOutputs(this, this.pmm);
   }
 }

@@ -1,7 +1,14 @@
 import { AcmCertificate } from '@cdktf/provider-aws/lib/acm-certificate';
 import { AcmCertificateValidation } from '@cdktf/provider-aws/lib/acm-certificate-validation';
 import { Route53Record } from '@cdktf/provider-aws/lib/route53-record';
-import { Fn, forExpression, TerraformIterator, Token } from 'cdktf';
+import {
+  Fn,
+  forExpression,
+  Precondition,
+  TerraformIterator,
+  TerraformProvider,
+  Token,
+} from 'cdktf';
 import { isNotEmpty } from '../util/plan-time';
 import { Construct } from 'constructs';
 
@@ -10,6 +17,7 @@ export const RECORD_TTL_SECONDS = 300;
 
 export interface DnsCertificateProps {
   readonly namePrefix: string;
+  /** Public zone of the validation and CAA records. */
   readonly zoneId: string;
   /** Zone name without the trailing dot. */
   readonly zoneName: string;
@@ -17,6 +25,10 @@ export interface DnsCertificateProps {
   readonly dnsNames: string[];
   /** CA domains for CAA records on every name; an empty list creates none. */
   readonly certificateIssuers: string[];
+  /** Provider of the Route53 records. @default - the default AWS provider */
+  readonly route53Provider?: TerraformProvider;
+  /** Checked before the certificate is requested (the validation zone's). @default [] */
+  readonly preconditions?: Precondition[];
 }
 
 /**
@@ -43,6 +55,7 @@ export class DnsCertificate extends Construct {
       Token.asList(Fn.conditional(isNotEmpty(props.certificateIssuers), props.dnsNames, [])),
     );
     const caa = new Route53Record(this, 'caa', {
+      provider: props.route53Provider,
       forEach: issuers,
       zoneId: props.zoneId,
       name: fqdnOf(Token.asString(issuers.value)),
@@ -58,7 +71,10 @@ export class DnsCertificate extends Construct {
       subjectAlternativeNames: Token.asList(Fn.slice(this.fqdns, 1, Fn.lengthOf(this.fqdns))),
       validationMethod: 'DNS',
       tags: { Name: `${props.namePrefix}-alb` },
-      lifecycle: { createBeforeDestroy: true },
+      lifecycle: {
+        createBeforeDestroy: true,
+        precondition: props.preconditions?.length ? props.preconditions : undefined,
+      },
       dependsOn: [caa],
     });
 
@@ -68,6 +84,7 @@ export class DnsCertificate extends Construct {
     const option = (attribute: string): string =>
       Token.asString(Fn.lookupNested(options, [fqdnOf(Token.asString(names.value)), attribute]));
     const records = new Route53Record(this, 'validation_record', {
+      provider: props.route53Provider,
       forEach: names,
       zoneId: props.zoneId,
       name: option('resource_record_name'),

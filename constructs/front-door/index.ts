@@ -5,12 +5,13 @@ import { LbListenerCertificate } from '@cdktf/provider-aws/lib/lb-listener-certi
 import { LbTargetGroup } from '@cdktf/provider-aws/lib/lb-target-group';
 import { LbTargetGroupAttachment } from '@cdktf/provider-aws/lib/lb-target-group-attachment';
 import { Route53Record } from '@cdktf/provider-aws/lib/route53-record';
-import { Fn, TerraformIterator, TerraformLocal, Token } from 'cdktf';
+import { Fn, Op, TerraformIterator, TerraformLocal, TerraformProvider, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { Flag } from '../util/plan-time';
-import { requireNonEmpty } from '../util/validate';
+import { PropValidationError, requireNonEmpty } from '../util/validate';
 import { AccessLogsBucket } from './access-logs';
 import { DnsCertificate } from './certificate';
+import { ValidationZone } from './validation-zone';
 import { albName, TARGET_GROUP_NAME_PREFIX } from './names';
 
 /** Target group health check on PMM's unauthenticated readiness endpoint. */
@@ -36,12 +37,35 @@ export interface FrontDoorProps {
   readonly namePrefix: string;
   /** VPC of the target group (the instance's VPC). */
   readonly vpcId: string;
-  /** Public subnets of the ALB, two or more AZs. */
+  /** Public subnets of the internet-facing ALB, two or more AZs. */
   readonly publicSubnetIds: string[];
+  /**
+   * An internal ALB (private IPs only, in `privateSubnetIds`) instead of an internet-facing one.
+   * ELB cannot change the scheme of a load balancer: flipping it replaces the ALB.
+   * @default false
+   */
+  readonly internal?: Flag;
+  /**
+   * Subnets of the internal ALB (two or more AZs); required when `internal` may be true.
+   * @default - none (internal must then be false)
+   */
+  readonly privateSubnetIds?: string[];
   /** Security group of the ALB (from `Network`). */
   readonly albSecurityGroupId: string;
-  /** Route53 hosted zone of the names, the certificate validation and CAA records. */
+  /** Route53 hosted zone of the alias records (public, or private for an internal ALB). */
   readonly zoneId: string;
+  /**
+   * Public Route53 zone of the certificate validation and CAA records: the zone of `zoneId`'s
+   * domain or of a parent domain. ACM checks validation records in public DNS, so a private
+   * `zoneId` needs one. A Terraform expression that may be null.
+   * @default - zoneId
+   */
+  readonly validationZoneId?: string;
+  /**
+   * AWS provider of every Route53 record and zone lookup (a zone in another account).
+   * @default - the stack's default AWS provider
+   */
+  readonly route53Provider?: TerraformProvider;
   /** Host names relative to the zone; the first is the primary (`pmm_url`). */
   readonly dnsNames: string[];
   /** TLS policy of the HTTPS listener. */
@@ -61,7 +85,8 @@ export interface FrontDoorProps {
 }
 
 /**
- * The HTTPS front door: an internet-facing ALB in the public subnets (HTTPS 443 with the
+ * The HTTPS front door: an internet-facing ALB in the public subnets, or an internal one in
+ * the private subnets (`internal`) (HTTPS 443 with the
  * validated ACM certificate, HTTP 80 redirecting to HTTPS), one HTTP:80 target group with
  * the PMM instance as its only target, Route53 alias records for every name, and the
  * optional access-logs bucket.
@@ -84,21 +109,38 @@ export class FrontDoor extends Construct {
     super(scope, id);
     requireNonEmpty('FrontDoor', 'publicSubnetIds', props.publicSubnetIds);
     requireNonEmpty('FrontDoor', 'dnsNames', props.dnsNames);
+    const internal = props.internal ?? false;
+    if (internal !== false && props.privateSubnetIds === undefined) {
+      throw new PropValidationError(
+        'FrontDoor',
+        'privateSubnetIds',
+        'required when internal may be true',
+      );
+    }
+    const dns = props.route53Provider;
 
     // A local, so functions over the prefix take a reference, not a template string.
     const namePrefix = new TerraformLocal(this, 'name_prefix', props.namePrefix).asString;
 
-    const zone = new DataAwsRoute53Zone(this, 'zone', { zoneId: props.zoneId });
+    const zone = new DataAwsRoute53Zone(this, 'zone', { provider: dns, zoneId: props.zoneId });
     const zoneName = Token.asString(Fn.trimsuffix(zone.name, '.'));
     this.primaryFqdn = `${Token.asString(Fn.element(props.dnsNames, 0))}.${zoneName}`;
     this.pmmUrl = `https://${this.primaryFqdn}`;
 
+    const validationZone = new ValidationZone(this, 'validation_zone', {
+      zoneId: props.zoneId,
+      zoneName,
+      validationZoneId: props.validationZoneId,
+      provider: dns,
+    });
     const tls = new DnsCertificate(this, 'tls', {
       namePrefix: props.namePrefix,
-      zoneId: props.zoneId,
+      zoneId: validationZone.zoneId,
       zoneName,
       dnsNames: props.dnsNames,
       certificateIssuers: props.certificateIssuers,
+      route53Provider: dns,
+      preconditions: validationZone.preconditions,
     });
     this.certificateArn = tls.validatedCertificateArn;
 
@@ -110,12 +152,20 @@ export class FrontDoor extends Construct {
     });
     this.accessLogsBucketName = logs.bucketName;
 
+    // internal is ForceNew: switching it replaces the ALB (and its listeners).
+    let subnets: string[];
+    if (internal === false) subnets = props.publicSubnetIds;
+    else if (internal === true) subnets = props.privateSubnetIds!;
+    else
+      subnets = Token.asList(
+        Fn.conditional(internal, props.privateSubnetIds, props.publicSubnetIds),
+      );
     const alb = new Lb(this, 'alb', {
       name: albName(namePrefix),
-      internal: false,
+      internal,
       loadBalancerType: 'application',
       ipAddressType: 'ipv4',
-      subnets: props.publicSubnetIds,
+      subnets,
       securityGroups: [props.albSecurityGroupId],
       dropInvalidHeaderFields: true,
       enableDeletionProtection: props.enableDeletionProtection,
@@ -126,6 +176,16 @@ export class FrontDoor extends Construct {
       },
       tags: { Name: `${props.namePrefix}-alb` },
       dependsOn: [logs.policy],
+      lifecycle: {
+        precondition: [
+          {
+            // An ALB needs subnets in two Availability Zones; AWS would refuse it at apply.
+            condition: Op.gte(Fn.lengthOf(subnets), 2),
+            errorMessage:
+              'internal_alb = true puts the load balancer in private_subnet_ids, which must then list at least two subnets in different Availability Zones.',
+          },
+        ],
+      },
     });
     this.albDnsName = alb.dnsName;
     this.albArnSuffix = alb.arnSuffix;
@@ -188,6 +248,7 @@ export class FrontDoor extends Construct {
     // IPv4 only: the ALB is not dualstack, so there are no AAAA records.
     const names = TerraformIterator.fromList(props.dnsNames);
     new Route53Record(this, 'alias_a', {
+      provider: dns,
       forEach: names,
       zoneId: props.zoneId,
       name: `${Token.asString(names.value)}.${zoneName}`,

@@ -39,6 +39,12 @@ export interface PmmHostProps {
   readonly sshKeyName?: string;
   /** 1-minute EC2 detailed monitoring. */
   readonly enableDetailedMonitoring: Flag;
+  /**
+   * EC2's simplified automatic recovery stays at AWS's default when true and is disabled when
+   * false (plan-time), so enable_auto_recovery = false means no automatic recovery at all.
+   * @default true
+   */
+  readonly enableAutoRecovery?: Flag;
   /** The data volume attached as /dev/xvdf and mounted at /srv. */
   readonly dataVolume: DataVolume;
   /** The admin password secret the host reads with its role. */
@@ -197,6 +203,17 @@ export class PmmHost extends Construct {
         ],
       },
     });
+
+    // Simplified automatic recovery (EC2's own, on by default for supported types) is left to
+    // AWS's default, with no block in the configuration (the provider keeps what EC2 reports);
+    // enable_auto_recovery = false writes auto_recovery = "disabled" (an in-place change).
+    const autoRecovery = props.enableAutoRecovery ?? true;
+    if (autoRecovery !== true) {
+      instance.addOverride('dynamic.maintenance_options', {
+        for_each: Fn.conditional(autoRecovery, [], ['disabled']),
+        content: { auto_recovery: '${maintenance_options.value}' },
+      });
+    }
 
     new VolumeAttachment(this, 'data_volume_attachment', {
       deviceName: '/dev/xvdf',

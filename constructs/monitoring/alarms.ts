@@ -4,10 +4,15 @@ import { AlarmDefinition } from './alarm-factory';
 import { DeploymentMetrics } from './metrics';
 
 export interface AlarmSwitches {
-  /** Add the EC2 recover action to the system status check alarm (plan-time). */
+  /**
+   * Add the EC2 recover action to the system status check alarm and the reboot action to the
+   * instance status check alarm, with the repeated-failure alarm (plan-time).
+   */
   readonly enableAutoRecovery: Flag;
   /** `arn:<partition>:automate:<region>:ec2:recover` */
   readonly recoverActionArn: string;
+  /** `arn:<partition>:automate:<region>:ec2:reboot` */
+  readonly rebootActionArn: string;
   /** gp2, gp3, io1 or io2 (a literal or the `ebs_volume_type` expression). */
   readonly dataVolumeType: string;
   readonly enableBackupAlarms: Flag;
@@ -16,6 +21,15 @@ export interface AlarmSwitches {
 
 const RUNBOOK = 'See docs/operations.md.';
 const FIVE_MINUTES = 300;
+/** Failed one-minute instance checks in a row before EC2 reboots the instance. */
+export const REBOOT_AFTER_FAILED_MINUTES = 3;
+/**
+ * Failed one-minute instance checks within `REPEATED_FAILURE_WINDOW_SECONDS` that mean the
+ * reboots do not help. One reboot episode fails 3 minutes before the reboot and 1-2 during
+ * it; 10 takes a second or third reboot, or a failure that outlasts the reboot.
+ */
+export const REPEATED_FAILURE_MINUTES = 10;
+export const REPEATED_FAILURE_WINDOW_SECONDS = 3600;
 
 /**
  * Every alarm of a deployment. Each names its metric from `DeploymentMetrics` (the agent
@@ -39,14 +53,32 @@ export function alarmDefinitions(m: DeploymentMetrics, s: AlarmSwitches): AlarmD
     {
       id: 'instance_status_check',
       name: 'instance-status-check',
-      description: `The PMM instance fails its instance status check (OS or boot problem; reboot or stop/start). ${RUNBOOK}`,
+      description: `The PMM instance fails its instance status check (OS or boot problem: memory exhausted, kernel, network configuration); EC2 reboots it when auto-recovery is on (data stays on the EBS volumes). ${RUNBOOK}`,
       metric: m.instanceStatusCheck,
       comparison: 'GreaterThanOrEqualToThreshold',
       threshold: 1,
       periodSeconds: 60,
-      evaluationPeriods: 3,
+      evaluationPeriods: REBOOT_AFTER_FAILED_MINUTES,
       // A stopped instance publishes no status checks; that is not a failed check.
       treatMissingData: 'missing',
+      // Actions run on the transition into ALARM only: one reboot per failure episode. A check
+      // that keeps failing after the reboot is left to a person (instance-status-check-repeated).
+      extraAlarmActions: Token.asList(
+        Fn.conditional(s.enableAutoRecovery, [s.rebootActionArn], []),
+      ),
+    },
+    {
+      id: 'instance_status_check_repeated',
+      name: 'instance-status-check-repeated',
+      description: `The PMM instance failed its instance status check for ${REPEATED_FAILURE_MINUTES} or more minutes within an hour although EC2 reboots it after ${REBOOT_AFTER_FAILED_MINUTES}: repeated reboots, or a failure a reboot does not fix. Look at the console output and the host log before stopping and starting it. ${RUNBOOK}`,
+      metric: { ...m.instanceStatusCheck, statistic: 'Sum' },
+      comparison: 'GreaterThanOrEqualToThreshold',
+      threshold: REPEATED_FAILURE_MINUTES,
+      periodSeconds: REPEATED_FAILURE_WINDOW_SECONDS,
+      evaluationPeriods: 1,
+      // Checks are published every minute while the instance runs; none means stopped.
+      treatMissingData: 'notBreaching',
+      when: s.enableAutoRecovery,
     },
     {
       id: 'system_status_check',

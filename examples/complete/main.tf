@@ -19,6 +19,13 @@ provider "aws" {
 module "pmm" {
   source = "../.."
 
+  # Route53 records and zone lookups use the aws.dns provider (zones may be in another
+  # account: pass a provider for that account instead). Terraform requires both entries.
+  providers = {
+    aws     = aws
+    aws.dns = aws
+  }
+
   # Required
   environment        = var.environment
   public_subnet_ids  = var.public_subnet_ids

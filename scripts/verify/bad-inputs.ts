@@ -116,6 +116,8 @@ export const BAD_INPUTS: Readonly<Record<string, readonly BadInput[]>> = {
   ],
   additional_certificate_arns: [{ value: ['arn:aws:iam::123456789012:server-certificate/pmm'] }],
   alb_logs_retention_days: [{ value: 0 }],
+  // Reach and placement (issue 16).
+  validation_zone_id: [{ value: 'example.com' }, { value: 'z0123456789abcdefghij' }],
   backup_schedule: [
     { rule: 0, value: 'rate(1 day)' },
     { rule: 0, value: 'cron(0 25 ? * * *)' }, // hour out of range: AWS rejects it at apply

@@ -65,6 +65,15 @@ const CERTIFICATE_VALIDATION = 'aws_acm_certificate_validation.pmm_front_door_tl
 /** The records of one DNS name: alias, CAA and certificate validation. */
 const NAME_RECORDS = [ALIAS_RECORD, 'aws_route53_record.pmm_front_door_tls_caa', VALIDATION_RECORD];
 const NETWORK_INTERFACE = 'aws_network_interface.pmm_host_network_interface';
+const ALB = 'aws_lb.pmm_front_door_alb';
+const ALB_LISTENERS = [
+  'aws_lb_listener.pmm_front_door_https',
+  'aws_lb_listener.pmm_front_door_http_redirect',
+];
+const ALB_INGRESS = [
+  'aws_vpc_security_group_ingress_rule.pmm_network_alb_https_in',
+  'aws_vpc_security_group_ingress_rule.pmm_network_alb_http_in',
+];
 /** What a new instance takes with it: the volume attachment and the load balancer target. */
 const NEW_HOST = [INSTANCE, ATTACHMENT, TARGET];
 /** Replacing the data volume (restore) also re-points the backup selection at the new one. */
@@ -200,6 +209,33 @@ export const DAY2_CHANGES: readonly Day2Change[] = [
     },
     effect:
       'New certificate and records; PMM gets the new public address in place (container restart).',
+    stage: 'baseline',
+  },
+  {
+    id: 'internal-alb',
+    change: '`internal_alb` false → true',
+    inputs: () => ({ internal_alb: true }),
+    expect: {
+      kind: 'change',
+      replaces: [ALB, ...ALB_LISTENERS],
+      // allowed_cidr_blocks = null: the ALB rules move from 0.0.0.0/0 to the VPC's blocks.
+      creates: ALB_INGRESS,
+      deletes: ALB_INGRESS,
+    },
+    effect:
+      'Replaces the load balancer and its listeners (ELB cannot change the scheme): the web UI is down for a few minutes and the ALB gets a new DNS name (the alias records follow in place). Agents, the instance and its data are untouched. Turn `enable_deletion_protection` off first; the same applies back.',
+    stage: 'baseline',
+  },
+  {
+    id: 'auto-recovery-off',
+    change: '`enable_auto_recovery` true → false',
+    inputs: () => ({ enable_auto_recovery: false }),
+    expect: {
+      kind: 'change',
+      deletes: ['aws_cloudwatch_metric_alarm.pmm_monitoring_instance_status_check_repeated'],
+    },
+    effect:
+      "In place: the status check alarms lose their recover and reboot actions, and EC2's simplified automatic recovery is disabled on the instance (no restart).",
     stage: 'baseline',
   },
   {

@@ -164,6 +164,8 @@ export function matrixConfig(
   const module = {
     [moduleName]: {
       source: '../..',
+      // The module's configuration_aliases (aws.dns) must be passed explicitly.
+      providers: { aws: 'aws', 'aws.dns': 'aws' },
       ...Object.fromEntries(Object.keys(variables).map((n) => [n, `\${var.${n}}`])),
     },
   };
