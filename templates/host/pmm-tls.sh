@@ -14,8 +14,9 @@
 #     PMM_TLS_RENEW_DAYS of expiry.
 #   - the CA certificate (public) in SSM: <PMM_CONFIG_PATH>/ca-certificate, for the reconciler
 #     and operators. A failed publication is reported (exit 1) after the files are in place.
-# Run before PMM starts (pmm-server.service) and hourly by pmm-tls.timer with --reload, which
-# restarts nginx in the container after a renewal.
+# Run before PMM starts (pmm-server.service, "ExecStartPre=-": PMM starts even if this fails;
+# agents then refuse it until pmm-tls.timer has fixed it) and hourly by pmm-tls.timer with
+# --reload, which restarts nginx in the container after a renewal.
 # Tests override: PMM_MOUNT_POINT, PMM_DATA_DIR, PMM_DATA_OWNER, PMM_AWS_CLI, DOCKER,
 # PMM_SERVER_ENV_FILE, PMM_PRIVATE_IP, PMM_TLS_*_DAYS.
 set -euo pipefail
@@ -39,6 +40,7 @@ cert_days=${PMM_TLS_CERT_DAYS:-365}
 renew_days=${PMM_TLS_RENEW_DAYS:-30}
 parameter=${PMM_CONFIG_PATH:?PMM_CONFIG_PATH is not set (see /etc/pmm/host.env)}/ca-certificate
 ca_key=$ca_dir/ca.key ca_crt=$ca_dir/ca.crt
+ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
 crt=$nginx_dir/certificate.crt key=$nginx_dir/certificate.key
 
 # The persistent network interface is the instance's device 0: its address is local-ipv4.
@@ -47,7 +49,7 @@ private_ip() {
   token=$(curl -fsS -m 5 -X PUT "$imds/api/token" -H 'X-aws-ec2-metadata-token-ttl-seconds: 60') &&
     curl -fsS -m 5 -H "X-aws-ec2-metadata-token: $token" "$imds/meta-data/local-ipv4"
 }
-ip=${PMM_PRIVATE_IP:-$(private_ip)} || die "could not read the private IP from the instance metadata"
+ip=${PMM_PRIVATE_IP:-$(private_ip)} || die "no private IP from the instance metadata"
 [[ $ip =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}$ ]] || die "not an IPv4 address: '$ip'"
 name=$(sed -n 's/^PMM_PUBLIC_ADDRESS=//p' "$server_env" 2>/dev/null | tail -n 1)
 [[ $name =~ ^[A-Za-z0-9.-]+$ ]] || name=''
@@ -62,13 +64,13 @@ if [[ ! -s $ca_key || ! -s $ca_crt ]] || ! permits "IP:$ip/255.255.255.255"; the
   install -d -m 0700 "$ca_dir"
   if [[ -e $ca_crt ]]; then
     stamp=$(date -u +%Y%m%dT%H%M%SZ)
-    log "the CA does not cover $ip (or is incomplete): kept as *.$stamp, creating a new one"
+    log "the CA does not cover $ip: kept as *.$stamp, creating a new one"
     mv -f "$ca_crt" "$ca_crt.$stamp"
     [[ ! -e $ca_key ]] || mv -f "$ca_key" "$ca_key.$stamp"
   fi
   # No DNS name known: a DNS constraint that matches nothing (RFC 6761 .invalid), so the CA
   # still cannot vouch for any real name.
-  openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 \
+  openssl req -x509 -new "${ec[@]}" -sha256 \
     -days "$ca_days" -subj "/O=PMM/CN=PMM private CA $ip" \
     -addext 'basicConstraints=critical,CA:TRUE,pathlen:0' \
     -addext 'keyUsage=critical,keyCertSign,cRLSign' \
@@ -84,7 +86,7 @@ sans="IP:$ip"
 if [[ -n $name ]] && permits "DNS:$name"; then
   sans+=",DNS:$name"
 elif [[ -n $name ]]; then
-  log "WARNING: $name is outside the CA's name constraints; the certificate names $ip only (docs/tls.md)"
+  log "WARNING: the CA does not cover $name; the certificate names $ip only (docs/tls.md)"
 fi
 current_sans() {
   openssl x509 -noout -ext subjectAltName -in "$crt" 2>/dev/null | tail -n +2 |
@@ -99,23 +101,20 @@ elif [[ $(current_sans) != "$sans" ]]; then
   reason="names $(current_sans), not $sans"
 elif ! openssl x509 -noout -checkend $((renew_days * 86400)) -in "$crt" >/dev/null; then
   reason="expires within $renew_days days"
-elif [[ $(openssl x509 -noout -pubkey -in "$crt") != "$(openssl pkey -pubout -in "$key" 2>/dev/null)" ]]; then
-  reason='does not match its key'
 fi
 changed=false
 if [[ -n $reason ]]; then
   install -d -m 0755 "$nginx_dir"
   chown "$owner" "$nginx_dir"
-  for f in "$crt" "$key"; do
-    if [[ -s $f && ! -e $f.pmm-self-signed ]] && ! openssl verify -CAfile "$ca_crt" "$crt" >/dev/null 2>&1; then
-      cp -p "$f" "$f.pmm-self-signed"
-    fi
-  done
+  if [[ $reason == 'not issued by this CA' && ! -e $crt.pmm-self-signed ]]; then
+    cp -p "$crt" "$crt.pmm-self-signed"
+    cp -p "$key" "$key.pmm-self-signed"
+  fi
   work=$(mktemp -d "$nginx_dir/.pmm-tls.XXXXXX")
   trap 'rm -rf "$work"' EXIT
   printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=%s\n' \
     "$sans" >"$work/ext"
-  if ! openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /O=PMM \
+  if ! openssl req -new "${ec[@]}" -subj /O=PMM \
     -keyout "$work/key" -out "$work/csr" 2>/dev/null ||
     ! openssl x509 -req -in "$work/csr" -CA "$ca_crt" -CAkey "$ca_key" -sha256 \
       -set_serial "0x$(openssl rand -hex 16)" -days "$cert_days" -extfile "$work/ext" \
