@@ -31,12 +31,13 @@ describe('boot test harness', () => {
     expect(r.status).toBe(0);
   });
 
-  it('stubs exactly docker, the AWS CLI, snap and the CloudWatch agent (nothing of ours)', () => {
+  it('stubs exactly docker, the AWS CLI, snap, the CloudWatch agent and the metadata IP (nothing of ours)', () => {
     expect(readdirSync(GUEST).sort()).toEqual([
       'amazon-cloudwatch-agent-ctl',
       'aws',
       'docker',
       'docker.service',
+      'imds-private-ip.conf',
       'readyz-server.py',
       'snap',
     ]);

@@ -54,13 +54,13 @@ function boot(extra: Record<string, string> = {}) {
 }
 
 const PMM_UNITS = [
-  'systemctl enable pmm-config.service pmm-config.timer pmm-data-volume.service pmm-data-volume.timer pmm-server.service pmm-admin-password.timer',
+  'systemctl enable pmm-config.service pmm-config.timer pmm-data-volume.service pmm-data-volume.timer pmm-server.service pmm-admin-password.timer pmm-tls.timer',
   'systemctl start pmm-config.service',
   'systemctl start pmm-config.timer',
   'systemctl start pmm-data-volume.service',
   'systemctl start pmm-data-volume.timer',
   'systemctl start --no-block pmm-server.service',
-  'systemctl start pmm-admin-password.timer',
+  'systemctl start pmm-admin-password.timer pmm-tls.timer',
 ];
 
 describe('boot.sh', () => {

@@ -40,7 +40,7 @@ describe('instance role: least privilege', () => {
   });
 
   it('gives the SSM agent exactly Session Manager and Run Command, parameters only its own', () => {
-    const configSids = ['ReadPmmConfig', 'RecordPmmImage'];
+    const configSids = ['ReadPmmConfig', 'RecordPmmImage', 'PublishPmmCaCertificate'];
     const agent = statements.filter((st) => !configSids.includes(String(st.Sid))).flatMap(actions);
     expect(agent.filter((a) => /^(ssm|ssmmessages|ec2messages):/.test(a)).sort()).toEqual(
       [
@@ -53,6 +53,11 @@ describe('instance role: least privilege', () => {
     // Parameters: only the PMM configuration (read) and the image record (write), never `*`.
     expect(actions(bySid('ReadPmmConfig'))).toEqual(['ssm:GetParameter']);
     expect(actions(bySid('RecordPmmImage'))).toEqual(['ssm:PutParameter']);
+    // The CA certificate: exactly its own parameter (templates/host/pmm-tls.sh).
+    expect(bySid('PublishPmmCaCertificate')).toMatchObject({
+      Action: ['ssm:GetParameter', 'ssm:PutParameter'],
+      Resource: '<aws_ssm_parameter.pmm_config_ca_certificate.arn>',
+    });
     for (const sid of configSids) {
       const r = bySid(sid).Resource as string | string[];
       for (const arn of Array.isArray(r) ? r : [r]) expect(arn).not.toBe('*');

@@ -37,6 +37,7 @@ describe('host scripts', () => {
       'fetch-admin-password.sh',
       'install-packages.sh',
       'mount-data-volume.sh',
+      'pmm-tls.sh',
       'run-pmm-server.sh',
       'set-admin-password.sh',
       'swap.sh',

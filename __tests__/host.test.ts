@@ -212,9 +212,10 @@ describe('pmm-server.service', () => {
     expect(lines.filter((l) => l.includes('docker pull'))).toHaveLength(1);
   });
 
-  it('checks /srv, fetches the admin password, pulls, stops cleanly, removes, then runs', () => {
+  it('checks /srv, installs the TLS certificate, fetches the admin password, pulls, stops cleanly, removes, then runs', () => {
     expect(lines.filter((l) => /^Exec(Start|StartPre)=/.test(l))).toEqual([
       'ExecStartPre=/usr/local/lib/pmm/check-data-mount.sh',
+      'ExecStartPre=-/usr/local/lib/pmm/pmm-tls.sh',
       'ExecStartPre=/usr/local/lib/pmm/fetch-admin-password.sh',
       'ExecStartPre=-/usr/bin/timeout 300 /usr/bin/docker pull ${PMM_IMAGE}',
       'ExecStartPre=-/usr/bin/docker stop --time 120 pmm-server',

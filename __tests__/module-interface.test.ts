@@ -101,6 +101,7 @@ const OUTPUTS = [
   'reconciler_enrolment_secret_arn',
   'pmm_image',
   'pmm_config_parameter_path',
+  'pmm_ca_certificate_parameter_name',
 ];
 
 describe('module variables', () => {

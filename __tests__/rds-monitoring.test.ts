@@ -32,9 +32,28 @@ describe('monitored_rds plan-time switches', () => {
     ['aws_iam_role_policy', 'pmm_rds_monitoring_host_policy'],
     ['aws_iam_role_policy', 'pmm_rds_monitoring_reconciler_policy'],
     ['aws_ssm_parameter', 'pmm_rds_monitoring_state'],
-    ['aws_vpc_security_group_egress_rule', 'pmm_rds_monitoring_reconciler_egress_pmm_tls'],
-    ['aws_vpc_security_group_ingress_rule', 'pmm_rds_monitoring_pmm_tls_from_reconciler'],
   ];
+
+  it('the Lambda -> PMM 443 rules of earlier releases move to the reconciler (both phases use them): no duplicate rule', () => {
+    for (const [type, name] of [
+      ['aws_vpc_security_group_egress_rule', 'pmm_rds_monitoring_reconciler_egress_pmm_tls'],
+      ['aws_vpc_security_group_ingress_rule', 'pmm_rds_monitoring_pmm_tls_from_reconciler'],
+    ]) {
+      expect(resourcesOf(tf, type)[name]).toBeUndefined();
+    }
+    expect(tf.moved).toEqual(
+      expect.arrayContaining([
+        {
+          from: 'aws_vpc_security_group_egress_rule.pmm_rds_monitoring_reconciler_egress_pmm_tls',
+          to: 'aws_vpc_security_group_egress_rule.pmm_reconciler_egress_pmm_https',
+        },
+        {
+          from: 'aws_vpc_security_group_ingress_rule.pmm_rds_monitoring_pmm_tls_from_reconciler',
+          to: 'aws_vpc_security_group_ingress_rule.pmm_reconciler_pmm_https_from_lambda',
+        },
+      ]),
+    );
+  });
 
   it.each(rdsOnly)('%s.%s exists only when monitored_rds is non-empty', (type, name) => {
     const count = resource(tf, type, name).count;

@@ -47,6 +47,7 @@ describe('ASG reconciler infrastructure', () => {
       MONITORED_ASGS: '${jsonencode(var.monitored_asgs)}',
       PMM_SERVER_ADDRESS: '${aws_network_interface.pmm_host_network_interface.private_ip}',
       PMM_ADMIN_SECRET_ARN: '${aws_secretsmanager_secret.pmm_admin_secret_secret.arn}',
+      PMM_CA_PARAMETER: '${aws_ssm_parameter.pmm_config_ca_certificate.name}',
       PMM_ENROLMENT_SECRET_ARN:
         '${one(aws_secretsmanager_secret.pmm_reconciler_enrolment_secret[*].arn)}',
       RECONCILER_STATE_PARAMETER: '${one(aws_ssm_parameter.pmm_reconciler_state[*].name)}',
@@ -99,15 +100,15 @@ describe('ASG reconciler infrastructure', () => {
     );
   });
 
-  it('opens 80 Lambda -> PMM instance and 443 out, with descriptions', () => {
+  it('opens only 443 Lambda -> PMM instance (TLS) and 443 out, with descriptions', () => {
     const pmmApi = resource(
       tf,
       'aws_vpc_security_group_egress_rule',
-      'pmm_reconciler_egress_pmm_api',
+      'pmm_reconciler_egress_pmm_https',
     );
     expect(pmmApi).toMatchObject({
-      from_port: 80,
-      to_port: 80,
+      from_port: 443,
+      to_port: 443,
       referenced_security_group_id: '${aws_security_group.pmm_network_instance.id}',
     });
     const apis = resource(
@@ -119,13 +120,41 @@ describe('ASG reconciler infrastructure', () => {
     const ingress = resource(
       tf,
       'aws_vpc_security_group_ingress_rule',
-      'pmm_reconciler_pmm_ingress_from_lambda',
+      'pmm_reconciler_pmm_https_from_lambda',
     );
     expect(ingress).toMatchObject({
-      from_port: 80,
+      from_port: 443,
+      to_port: 443,
+      referenced_security_group_id:
+        '${one(aws_security_group.pmm_reconciler_security_group[*].id)}',
       security_group_id: '${aws_security_group.pmm_network_instance.id}',
     });
     for (const r of [pmmApi, apis, ingress]) expect(r.description).toBeTruthy();
+    // Nothing between the Lambda and PMM on port 80 any more.
+    const rules = [
+      ...Object.values(tf.resource.aws_vpc_security_group_egress_rule ?? {}),
+      ...Object.values(tf.resource.aws_vpc_security_group_ingress_rule ?? {}),
+    ] as Record<string, unknown>[];
+    const lambdaPmm = rules.filter((r) =>
+      [r.security_group_id, r.referenced_security_group_id].some((v) =>
+        String(v).includes('pmm_reconciler_security_group'),
+      ),
+    );
+    expect(lambdaPmm.filter((r) => r.from_port !== 443 || r.to_port !== 443)).toEqual([]);
+  });
+
+  it('reads exactly the CA parameter the host publishes, and passes its name to the Lambda', () => {
+    const policy = JSON.stringify(
+      resource(tf, 'aws_iam_role_policy', 'pmm_reconciler_policy').policy,
+    );
+    expect(policy).toContain('ReadPmmCaCertificate');
+    expect(policy).toContain('aws_ssm_parameter.pmm_config_ca_certificate.arn');
+    const env = resource(tf, 'aws_lambda_function', 'pmm_reconciler_function').environment as {
+      variables: Record<string, string>;
+    };
+    expect(env.variables.PMM_CA_PARAMETER).toBe(
+      '${aws_ssm_parameter.pmm_config_ca_certificate.name}',
+    );
   });
 
   it('runs every 5 minutes and may be invoked by that rule only', () => {
@@ -200,6 +229,8 @@ describe('ASG reconciler infrastructure', () => {
       subnetIds: ['s'],
       pmmInstanceSecurityGroupId: 'sg',
       pmmPrivateIp: '10.0.0.1',
+      pmmCaParameterArn: 'arn:ca',
+      pmmCaParameterName: '/p/ca-certificate',
       adminSecretArn: 'arn',
       logRetentionDays: 7,
     };

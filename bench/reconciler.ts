@@ -98,11 +98,11 @@ function mockAws(): void {
     currentPmm?.services.push(service(n));
     return { Status: 'Success', ResponseCode: 0 };
   });
-  ssm
-    .on(GetParameterCommand)
-    .callsFake(
-      async () => (await delay(), { Parameter: { Value: '{"version":1,"missingSince":{}}' } }),
-    );
+  ssm.on(GetParameterCommand).callsFake(async (input) => {
+    await delay();
+    const ca = input.Name === '/bench/pmm/ca-certificate' ? currentPmm?.ca : undefined;
+    return { Parameter: { Value: ca ?? '{"version":1,"missingSince":{}}' } };
+  });
   ssm.on(ListCommandsCommand).callsFake(async () => (await delay(), { Commands: [] }));
 }
 
@@ -147,6 +147,7 @@ async function scenario(name: string, registered: number): Promise<Summary & { w
       adminSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-admin',
       enrolmentSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-enrolment',
       stateParameterName: '/bench/pmm-asg-reconciler/state',
+      caParameterName: '/bench/pmm/ca-certificate',
       missingGraceMs: 6 * 3_600_000,
     },
     clients: {

@@ -22,6 +22,12 @@ export const SSM_ADVANCED_MAX_CHARS = 8192;
 /** The image the host runs: `percona/pmm-server:<pmm_version>`. */
 export const PMM_IMAGE_REPOSITORY = 'percona/pmm-server';
 
+/**
+ * Value of the CA certificate parameter until the host has published its CA (the reconciler
+ * refuses to talk to PMM while it reads this).
+ */
+export const CA_CERTIFICATE_PLACEHOLDER = 'unpublished';
+
 /** Value of the image record before the host has resolved an image. */
 export const IMAGE_RECORD_PLACEHOLDER = 'unresolved';
 
@@ -65,6 +71,9 @@ export interface PmmConfigProps {
  *   resolved for the config it applied, `config=<sha256> image=<repo>@sha256:... tag=<tag>`.
  *   A reboot or a replaced instance reuses that digest while the config is unchanged, so
  *   "3" moves to a newer image only when the operator applies a config change.
+ * - `<path>/ca-certificate`: written by the HOST (Terraform ignores its value): the PEM of
+ *   its private CA (public), which the reconciler and the install script trust
+ *   (templates/host/pmm-tls.sh, docs/tls.md).
  * The host polls every minute (templates/host/pmm-config.timer, apply-config.sh).
  */
 export class PmmConfig extends Construct {
@@ -77,6 +86,9 @@ export class PmmConfig extends Construct {
   public readonly imageParameterName: string;
   /** The image record the host last wrote (refreshed on every plan/apply). */
   public readonly imageRecord: string;
+  /** The parameter the host publishes its CA certificate (PEM, public) to. */
+  public readonly caParameterArn: string;
+  public readonly caParameterName: string;
 
   constructor(scope: Construct, id: string, props: PmmConfigProps) {
     super(scope, id);
@@ -171,6 +183,17 @@ export class PmmConfig extends Construct {
       lifecycle: { ignoreChanges: ['insecure_value', 'value'] },
     });
 
+    // A String parameter: a CA certificate is public; only the host's role may write it.
+    const ca = new SsmParameter(this, 'ca_certificate', {
+      name: `${this.path}/ca-certificate`,
+      description:
+        "PEM certificate of the PMM host's private CA (public; written by the host, trusted by the ASG reconciler and pmm-agents)",
+      type: 'String',
+      tier: 'Standard',
+      insecureValue: CA_CERTIFICATE_PLACEHOLDER,
+      lifecycle: { ignoreChanges: ['insecure_value', 'value'] },
+    });
+
     this.configParameterArn = config.arn;
     this.customQueriesParameterArnPattern = Token.asString(
       Fn.replace(config.arn, '/config$/', 'custom-queries/*'),
@@ -178,5 +201,7 @@ export class PmmConfig extends Construct {
     this.imageParameterArn = image.arn;
     this.imageParameterName = image.name;
     this.imageRecord = image.insecureValue;
+    this.caParameterArn = ca.arn;
+    this.caParameterName = ca.name;
   }
 }

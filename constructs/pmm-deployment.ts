@@ -386,6 +386,8 @@ export class PmmDeployment extends Construct {
       subnetIds: props.privateSubnetIds,
       pmmInstanceSecurityGroupId: this.network.instanceSecurityGroupId,
       pmmPrivateIp: this.host.privateIp,
+      pmmCaParameterArn: this.config.caParameterArn,
+      pmmCaParameterName: this.config.caParameterName,
       adminSecretArn: this.adminSecret.secretArn,
       secretReaderArns: props.secretReaders ?? [],
       logRetentionDays,

@@ -5,10 +5,10 @@ import { DataAwsRdsCluster } from '@cdktf/provider-aws/lib/data-aws-rds-cluster'
 import { DataAwsRdsClusters } from '@cdktf/provider-aws/lib/data-aws-rds-clusters';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { SsmParameter } from '@cdktf/provider-aws/lib/ssm-parameter';
-import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
 import { Fn, IResolvable, propertyAccess, TerraformIterator, Token } from 'cdktf';
 import { Construct } from 'constructs';
+import { MovedBlock } from './util/moved';
 import { countWhenNotEmpty, oneAttribute } from './util/plan-time';
 
 /** One RDS DB instance or Aurora cluster the reconciler registers in PMM. */
@@ -62,7 +62,8 @@ export interface RdsMonitoringProps {
  * instance. The groups are looked up at plan time: `aws_db_instances`/`aws_rds_clusters`
  * filtered on the listed identifiers (an identifier that does not exist yet matches nothing
  * rather than failing the plan), then `aws_db_instance`/`aws_rds_cluster` per match. The
- * reconciler side (Lambda IAM, 443 to PMM) is added by {@link RdsMonitoring.attachReconciler}.
+ * reconciler side (Lambda IAM) is added by {@link RdsMonitoring.attachReconciler}; the
+ * Lambda reaches PMM on 443 through the reconciler's own rules (constructs/reconciler.ts).
  */
 export class RdsMonitoring extends Construct {
   /** SSM parameter of the RDS phase's missing-input clocks; null when not created. */
@@ -71,6 +72,7 @@ export class RdsMonitoring extends Construct {
   private readonly count: number;
   private readonly partition: string;
   private readonly props: RdsMonitoringProps;
+  private readonly state: SsmParameter;
 
   constructor(scope: Construct, id: string, props: RdsMonitoringProps) {
     super(scope, id);
@@ -123,6 +125,7 @@ export class RdsMonitoring extends Construct {
       lifecycle: { ignoreChanges: ['value'] },
       tags: { Name: `${props.namePrefix}-pmm-asg-reconciler-rds-state` },
     });
+    this.state = state;
     this.stateParameterName = oneAttribute(state, 'name');
     this.stateParameterArn = oneAttribute(state, 'arn');
 
@@ -173,10 +176,12 @@ export class RdsMonitoring extends Construct {
 
   /**
    * The reconciler Lambda's side: read the listed password secrets and describe RDS, read
-   * and write the RDS state, and reach PMM's API over TLS (443) for registrations that
-   * carry a password.
+   * and write the RDS state. (PMM's API on 443 is the reconciler's own rule for both phases.)
    */
-  attachReconciler(r: { roleName: string; securityGroupId: string }): void {
+  attachReconciler(r: {
+    roleName: string;
+    pmmRuleAddresses: { readonly egress: string; readonly ingress: string };
+  }): void {
     const p = this.props;
     const secretArns = Token.asList(
       TerraformIterator.fromList(p.monitoredRds as IResolvable).pluckProperty(
@@ -211,25 +216,21 @@ export class RdsMonitoring extends Construct {
         ],
       }),
     });
-    new VpcSecurityGroupEgressRule(this, 'reconciler_egress_pmm_tls', {
-      count: this.count,
-      securityGroupId: r.securityGroupId,
-      description: 'PMM HTTPS API (RDS registrations carry a database password)',
-      ipProtocol: 'tcp',
-      fromPort: 443,
-      toPort: 443,
-      referencedSecurityGroupId: p.pmmInstanceSecurityGroupId,
-      tags: { Name: `${p.namePrefix}-reconciler-pmm-tls` },
-    });
-    new VpcSecurityGroupIngressRule(this, 'pmm_tls_from_reconciler', {
-      count: this.count,
-      securityGroupId: p.pmmInstanceSecurityGroupId,
-      description: 'PMM HTTPS API from the reconciler Lambda (RDS registrations)',
-      ipProtocol: 'tcp',
-      fromPort: 443,
-      toPort: 443,
-      referencedSecurityGroupId: r.securityGroupId,
-      tags: { Name: `${p.namePrefix}-pmm-tls-from-reconciler` },
-    });
+    // Earlier releases opened 443 Lambda -> PMM here, for this phase only; the reconciler
+    // now opens it for both phases. Moving the rules (not destroying and re-creating them)
+    // keeps an apply from creating a duplicate rule AWS rejects.
+    const own = `${this.state.friendlyUniqueId.replace(/state$/, '')}`;
+    new MovedBlock(
+      this,
+      'moved_egress_pmm_tls',
+      `aws_vpc_security_group_egress_rule.${own}reconciler_egress_pmm_tls`,
+      r.pmmRuleAddresses.egress,
+    );
+    new MovedBlock(
+      this,
+      'moved_pmm_tls_ingress',
+      `aws_vpc_security_group_ingress_rule.${own}pmm_tls_from_reconciler`,
+      r.pmmRuleAddresses.ingress,
+    );
   }
 }

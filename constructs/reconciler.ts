@@ -49,10 +49,16 @@ export interface AsgReconcilerProps {
   readonly vpcId: string;
   /** Private subnets (with a NAT route or VPC endpoints for the AWS APIs) for the Lambda. */
   readonly subnetIds: string[];
-  /** Security group of the PMM instance; gets port 80 ingress from the Lambda. */
+  /** Security group of the PMM instance; gets port 443 ingress from the Lambda. */
   readonly pmmInstanceSecurityGroupId: string;
-  /** Private IP of the PMM instance (API on 80, agents on 443). */
+  /** Private IP of the PMM instance (its HTTPS API and the agents' gRPC, both on 443). */
   readonly pmmPrivateIp: string;
+  /**
+   * The SSM parameter the PMM host publishes its CA certificate to (PmmConfig): the Lambda
+   * reads it to verify PMM's certificate and hands it to the install script.
+   */
+  readonly pmmCaParameterArn: string;
+  readonly pmmCaParameterName: string;
   /** Secrets Manager ARN of the PMM admin password. */
   readonly adminSecretArn: string;
   /**
@@ -120,6 +126,8 @@ export class AsgReconciler extends Construct {
   public readonly roleName: string;
   /** The Lambda's security group; null when not created. */
   public readonly securityGroupId: string;
+  /** Addresses of the Lambda -> PMM 443 rules (for `moved` blocks). */
+  public readonly pmmRuleAddresses: { readonly egress: string; readonly ingress: string };
 
   constructor(scope: Construct, id: string, props: AsgReconcilerProps) {
     super(scope, id);
@@ -148,7 +156,7 @@ export class AsgReconciler extends Construct {
       'account_id',
     );
 
-    // ---- network: its own SG; 80 to the PMM instance, 443 to the AWS APIs ----
+    // ---- network: its own SG; 443 to the PMM instance (TLS, verified) and to the AWS APIs ----
     const sg = new SecurityGroup(this, 'security_group', {
       count,
       namePrefix: `${name}-`,
@@ -158,13 +166,15 @@ export class AsgReconciler extends Construct {
       lifecycle: { createBeforeDestroy: true },
     });
     const sgId = oneAttribute(sg, 'id');
-    new VpcSecurityGroupEgressRule(this, 'egress_pmm_api', {
+    // New addresses (the port-80 rules of earlier releases are destroyed); the RDS phase's 443
+    // rules of earlier releases move here (RdsMonitoring.attachReconciler), so no duplicate.
+    const egressPmm = new VpcSecurityGroupEgressRule(this, 'egress_pmm_https', {
       count,
       securityGroupId: sgId,
-      description: 'PMM HTTP API on the PMM instance',
+      description: 'PMM HTTPS API on the PMM instance (certificate verified against its CA)',
       ipProtocol: 'tcp',
-      fromPort: 80,
-      toPort: 80,
+      fromPort: 443,
+      toPort: 443,
       referencedSecurityGroupId: props.pmmInstanceSecurityGroupId,
     });
     new VpcSecurityGroupEgressRule(this, 'egress_aws_apis', {
@@ -176,15 +186,19 @@ export class AsgReconciler extends Construct {
       toPort: 443,
       cidrIpv4: '0.0.0.0/0',
     });
-    new VpcSecurityGroupIngressRule(this, 'pmm_ingress_from_lambda', {
+    const ingressPmm = new VpcSecurityGroupIngressRule(this, 'pmm_https_from_lambda', {
       count,
       securityGroupId: props.pmmInstanceSecurityGroupId,
-      description: 'PMM HTTP API from the ASG reconciler Lambda',
+      description: 'PMM HTTPS API from the ASG reconciler Lambda',
       ipProtocol: 'tcp',
-      fromPort: 80,
-      toPort: 80,
+      fromPort: 443,
+      toPort: 443,
       referencedSecurityGroupId: sgId,
     });
+    this.pmmRuleAddresses = {
+      egress: `${egressPmm.terraformResourceType}.${egressPmm.friendlyUniqueId}`,
+      ingress: `${ingressPmm.terraformResourceType}.${ingressPmm.friendlyUniqueId}`,
+    };
 
     // ---- the enrolment secret: the Lambda writes short-lived registration tokens ----
     // No secret version from Terraform: the Lambda creates every version (PutSecretValue works
@@ -321,6 +335,13 @@ export class AsgReconciler extends Construct {
             Resource: '*',
           },
           {
+            // The CA the PMM host published (public): verifies PMM's certificate.
+            Sid: 'ReadPmmCaCertificate',
+            Effect: 'Allow',
+            Action: 'ssm:GetParameter',
+            Resource: props.pmmCaParameterArn,
+          },
+          {
             Sid: 'ReconcilerState',
             Effect: 'Allow',
             Action: ['ssm:GetParameter', 'ssm:PutParameter'],
@@ -368,6 +389,7 @@ export class AsgReconciler extends Construct {
         variables: {
           MONITORED_ASGS: Fn.jsonencode(props.monitoredAsgs),
           PMM_SERVER_ADDRESS: props.pmmPrivateIp,
+          PMM_CA_PARAMETER: props.pmmCaParameterName,
           PMM_ADMIN_SECRET_ARN: props.adminSecretArn,
           PMM_ENROLMENT_SECRET_ARN: enrolmentSecretArn,
           RECONCILER_STATE_PARAMETER: stateParameterName,

@@ -128,6 +128,11 @@ export const MODULE_OUTPUTS: Record<string, OutputSpec> = {
       'The percona/pmm-server image the host resolved for the configuration it last applied ("config=<sha256> image=percona/pmm-server@sha256:... tag=<pmm_version>"; "unresolved" until the first boot). The host writes it to SSM a minute or two after an apply; terraform refresh (or the next plan) reads it.',
     value: (p) => p.config.imageRecord,
   },
+  pmm_ca_certificate_parameter_name: {
+    description:
+      'SSM parameter (String) where the PMM host publishes the PEM certificate of its private CA (public), which signs the certificate PMM serves on 443 for its private IP. pmm-agents and the reconciler trust exactly this CA; read it with aws ssm get-parameter to register an agent by hand (docs/tls.md). "unpublished" until the host first starts PMM.',
+    value: (p) => p.config.caParameterName,
+  },
   pmm_config_parameter_path: {
     description:
       'SSM Parameter Store path of the PMM runtime configuration (<path>/config, <path>/custom-queries/*, <path>/image).',

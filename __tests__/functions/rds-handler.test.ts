@@ -9,11 +9,7 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { parseMonitoredRds } from '../../functions/asg-reconciler/src/rds-config';
 import { runWithRds } from '../../functions/asg-reconciler/src/rds-handler';
@@ -35,15 +31,13 @@ const DB_PASSWORD = `Db-Canary:${randomBytes(9).toString('hex')}&"'`;
 const ADMIN_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-admin-AbCdEf';
 const DB_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders-db-XyZ';
 const STATE = '/test/pmm-asg-reconciler/rds-state';
+const CA_PARAMETER = '/pmm/test/ca-certificate';
 const HOUR = 3_600_000;
 
 const rds = mockClient(RDSClient);
 const sm = mockClient(SecretsManagerClient);
 const ssm = mockClient(SSMClient);
 
-let certDir: string;
-let key: string;
-let cert: string;
 let pmm: FakePmm;
 let httpUrl: string;
 let httpsUrl: string;
@@ -85,8 +79,8 @@ const MONITORED = [
 function config(list: unknown[] = MONITORED, tlsUrl = httpsUrl): RdsPhaseConfig {
   return {
     inputs: parseMonitoredRds(JSON.stringify(list)),
-    pmmApiUrl: httpUrl,
-    pmmTlsApiUrl: tlsUrl,
+    pmmApiUrl: tlsUrl,
+    caParameterName: CA_PARAMETER,
     adminSecretArn: ADMIN_ARN,
     stateParameterName: STATE,
     missingGraceMs: 6 * HOUR,
@@ -122,36 +116,12 @@ async function run(
 const summaryOf = (r: { summary?: RdsSummary; error?: unknown }): RdsSummary =>
   r.summary ?? (r.error as RdsReconcileError).summary;
 
-beforeAll(() => {
-  certDir = mkdtempSync(join(tmpdir(), 'rds-tls-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-keyout',
-      join(certDir, 'key.pem'),
-      '-out',
-      join(certDir, 'cert.pem'),
-    ],
-    { stdio: 'ignore' },
-  );
-  key = readFileSync(join(certDir, 'key.pem'), 'utf8');
-  cert = readFileSync(join(certDir, 'cert.pem'), 'utf8');
-});
-afterAll(() => rmSync(certDir, { recursive: true, force: true }));
-
 beforeEach(async () => {
   pmm = new FakePmm(ADMIN);
-  httpUrl = await pmm.start();
-  httpsUrl = await pmm.startTls(key, cert);
+  // PMM's 443 with a certificate from a test CA (what the host publishes), and a plain-HTTP
+  // listener for the test that proves it is refused.
+  httpsUrl = await pmm.start();
+  httpUrl = await pmm.startPlain();
   instances = [
     db('orders'),
     db('aurora-pg-1', {
@@ -182,6 +152,7 @@ beforeEach(async () => {
     throw named('ResourceNotFoundException');
   });
   ssm.on(GetParameterCommand).callsFake(async (input) => {
+    if (input.Name === CA_PARAMETER) return { Parameter: { Name: CA_PARAMETER, Value: pmm.ca } };
     if (input.Name !== STATE || state === undefined) throw named('ParameterNotFound');
     return { Parameter: { Name: STATE, Value: state } };
   });
@@ -407,11 +378,12 @@ describe('RDS phase against the real-HTTP fake PMM', () => {
     expect(pmm.rdsAdds.some((a) => a.body.instance_id === 'orders')).toBe(false);
   });
 
-  test('a plain-HTTP URL for registrations is refused: no password leaves the Lambda', async () => {
+  test('a plain-HTTP URL is refused: no request, no password leaves the Lambda', async () => {
     const r = await run({ tlsUrl: httpUrl });
     expect(r.error).toBeInstanceOf(RdsReconcileError);
-    expect(summaryOf(r).failed[0].reason).toMatch(/over HTTPS only/);
+    expect(summaryOf(r).failed[0].reason).toMatch(/only https:\/\//);
     expect(pmm.rdsAdds).toHaveLength(0);
+    expect(pmm.requests).toHaveLength(0);
   });
 
   test('runWithRds: the RDS phase runs and reports even when the ASG phase fails', async () => {

@@ -53,12 +53,13 @@ const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-adm
 const ENROLMENT_ARN =
   'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-enrolment-token-U7i8O9';
 const DB_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-pw-R4t5Y6';
-/** A loopback address of its own, so the fake PMM can take port 80 like the real instance. */
+/** A loopback address of its own, so the fake PMM can take port 443 like the real instance. */
 const PMM_IP = '127.0.0.2';
 
 /**
  * The Lambda entry point end to end: environment parsing (loadConfig/parseMonitoredAsgs, the
- * Terraform-shaped snake_case JSON), the default PMM API URL http://<PMM_SERVER_ADDRESS>:80,
+ * Terraform-shaped snake_case JSON), the PMM API URL https://<PMM_SERVER_ADDRESS>:443 verified
+ * against the CA read from PMM_CA_PARAMETER,
  * the SDK clients the handler creates itself (stubbed at SDK level) and console logging.
  */
 describe('reconciler handler() entry point', () => {
@@ -68,8 +69,9 @@ describe('reconciler handler() entry point', () => {
   let logSpy: jest.SpyInstance;
 
   beforeAll(async () => {
-    // Port 80 like the PMM instance's nginx: the default URL is what is under test.
-    await pmm.start(PMM_IP, 80);
+    // Port 443 like the PMM instance's nginx, with a certificate for PMM_IP from a test CA:
+    // the URL and the verification are what is under test.
+    await pmm.start(PMM_IP, 443);
   });
   afterAll(() => pmm.stop());
   beforeEach(() => {
@@ -82,7 +84,7 @@ describe('reconciler handler() entry point', () => {
     process.env = { ...saved };
   });
 
-  it('parses the environment, talks to PMM on <ip>:80, enrols and retires, logs one summary', async () => {
+  it('parses the environment, talks to PMM on https://<ip>:443 verifying its CA, enrols and retires, logs one summary', async () => {
     process.env.AWS_REGION = 'eu-west-1';
     process.env.MONITORED_ASGS = JSON.stringify([
       { asg_name: 'db', username: 'pmm', password_secret_arn: DB_SECRET_ARN },
@@ -92,7 +94,7 @@ describe('reconciler handler() entry point', () => {
     process.env.PMM_ADMIN_SECRET_ARN = SECRET_ARN;
     process.env.PMM_ENROLMENT_SECRET_ARN = ENROLMENT_ARN;
     process.env.RECONCILER_STATE_PARAMETER = '/pmm/pmm-asg-reconciler/state';
-    delete process.env.PMM_API_URL;
+    process.env.PMM_CA_PARAMETER = '/pmm/test/ca-certificate';
 
     const sm = mockClient(SecretsManagerClient);
     sm.on(GetSecretValueCommand, { SecretId: SECRET_ARN }).resolves({ SecretString: PASSWORD });
@@ -145,7 +147,9 @@ describe('reconciler handler() entry point', () => {
     });
     ssm
       .on(GetParameterCommand, { Name: '/pmm/pmm-asg-reconciler/state' })
-      .resolves({ Parameter: { Value: '{}' } });
+      .resolves({ Parameter: { Value: '{}' } })
+      .on(GetParameterCommand, { Name: '/pmm/test/ca-certificate' })
+      .resolves({ Parameter: { Value: pmm.ca } });
     ssm.on(ListCommandsCommand).resolves({ Commands: [] });
     ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [] });
     pmm.services = [
@@ -172,7 +176,7 @@ describe('reconciler handler() entry point', () => {
     expect(summary.added).toEqual(['db/ip-10-0-1-10']);
     expect(summary.removed).toEqual(['db/ip-10-0-1-99']);
     expect(summary.healthy).toBe(1);
-    // The default API URL: http://<PMM_SERVER_ADDRESS>:80 (the fake listens only there).
+    // The API URL: https://<PMM_SERVER_ADDRESS>:443 (the fake listens only there).
     expect(pmm.requests.filter((r) => !r.includes('/graph/'))).toEqual([
       'GET /v1/management/services',
       'DELETE /v1/management/nodes/node-gone?force=true',
@@ -190,6 +194,8 @@ describe('reconciler handler() entry point', () => {
     expect(send.InstanceIds).toEqual(['i-a']);
     const script = send.Parameters!.commands![0];
     expect(script).toContain(`PMM_SERVER_ADDRESS='${PMM_IP}'`);
+    // The CA the host published, for the script to trust (public).
+    expect(script).toContain(`PMM_CA_CERTIFICATE='${pmm.ca.trimEnd()}'`);
     expect(script).toContain(`PMM_ENROLMENT_SECRET_ARN='${ENROLMENT_ARN}'`);
     expect(script).not.toContain(SECRET_ARN);
     expect(script).not.toContain(pmm.tokens[0].key);
@@ -235,6 +241,7 @@ describe('reconciler handler() entry point', () => {
     process.env.PMM_ADMIN_SECRET_ARN = SECRET_ARN;
     process.env.PMM_ENROLMENT_SECRET_ARN = ENROLMENT_ARN;
     process.env.RECONCILER_STATE_PARAMETER = '/p';
+    process.env.PMM_CA_PARAMETER = '/ca';
     process.env.MISSING_ASG_GRACE_HOURS = '6h';
     await expect(handler({}, { getRemainingTimeInMillis: () => 300_000 })).rejects.toThrow(
       'MISSING_ASG_GRACE_HOURS must be a whole number of hours >= 1, got 6h',

@@ -28,6 +28,7 @@ const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-adm
 const ENROLMENT_ARN =
   'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-enrolment-token-GhIjKl';
 const STATE_PARAMETER = '/pmm-test/pmm-asg-reconciler/state';
+const CA_PARAMETER = '/pmm/test/ca-certificate';
 const HOUR_MS = 3_600_000;
 
 /** The instance IDs of a DescribeInstances request (an `instance-id` filter). */
@@ -96,6 +97,7 @@ describe('reconciler handler against a real PMM HTTP server', () => {
     ssmMock.on(GetCommandInvocationCommand).callsFake(success);
     stateValue = '{}';
     ssmMock.on(GetParameterCommand).callsFake(async (input) => {
+      if (input.Name === CA_PARAMETER) return { Parameter: { Name: CA_PARAMETER, Value: pmm.ca } };
       if (input.Name !== STATE_PARAMETER || stateValue === undefined)
         throw named('ParameterNotFound');
       return { Parameter: { Name: STATE_PARAMETER, Value: stateValue } };
@@ -154,6 +156,7 @@ describe('reconciler handler against a real PMM HTTP server', () => {
       })),
       pmmServerAddress: '10.0.0.5',
       pmmApiUrl: baseUrl,
+      caParameterName: CA_PARAMETER,
       adminSecretArn: SECRET_ARN,
       enrolmentSecretArn: ENROLMENT_ARN,
       stateParameterName: STATE_PARAMETER,

@@ -2,7 +2,11 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { renderInstallScript } from '../../functions/asg-reconciler/src/install-command';
+import {
+  renderInstallScript,
+  UnsafeValueError,
+} from '../../functions/asg-reconciler/src/install-command';
+import { testTls } from '../../functions/asg-reconciler/testing/test-tls';
 
 const ROOT = resolve(__dirname, '../..');
 const TEMPLATE = join(ROOT, 'templates/reconciler/install.sh');
@@ -29,7 +33,22 @@ const NODE_TOKEN = 'glsa_NodeToken789';
 const SECRETS = [ADMIN_PASSWORD, DB_PASSWORD, NODE_TOKEN, ENROLMENT_TOKEN];
 
 /** Real commands the script runs, wrapped to record their argv (builtins such as printf are not processes). */
-const WRAPPED = ['python3', 'awk', 'grep', 'head', 'rm', 'mktemp', 'cut', 'sleep', 'flock', 'cat'];
+const WRAPPED = [
+  'python3',
+  'awk',
+  'grep',
+  'head',
+  'rm',
+  'mktemp',
+  'cut',
+  'sleep',
+  'flock',
+  'cat',
+  'openssl',
+  'sed',
+];
+/** The PMM host's CA (what the reconciler reads from SSM and passes in PMM_CA_CERTIFICATE). */
+const CA = testTls('IP:10.0.0.5').ca;
 
 /**
  * Stub commands that record their argv (one line per call) and simulate machine state. Every
@@ -54,6 +73,8 @@ function stubs(dir: string): void {
   stub('dpkg-query', '[ -f "$STATE/installed" ] && printf "install ok installed" || exit 1');
   stub('apt-get', 'case "$*" in *pmm-client*) touch "$STATE/installed";; esac');
   stub('percona-release', ':');
+  stub('update-ca-certificates', ':');
+  stub('systemctl', ':');
   // The PMM API: records the -K config (and its mode) and the body from stdin, answers like
   // PMM 3 (200, or 409 "already exists").
   stub(
@@ -94,7 +115,8 @@ function stubs(dir: string): void {
       '[ -f "$STATE/setup-fails" ] && { echo "Failed to register pmm-agent on PMM Server: boom."; exit 1; }',
       '[ -f "$STATE/setup-echoes" ] && echo "password was $PMM_AGENT_SERVER_PASSWORD"',
       'cfg=${2#--config-file=}',
-      `printf 'id: /agent_id/a1\\nlisten-port: 7777\\nserver:\\n    address: 10.0.0.5:443\\n    username: service_token\\n    password: ${NODE_TOKEN}\\n    insecure-tls: true\\npaths:\\n    username: not-this\\n' > "$cfg"`,
+      'insecure=false; case " $* " in *" --server-insecure-tls "*) insecure=true;; esac',
+      `printf 'id: /agent_id/a1\\nlisten-port: 7777\\nserver:\\n    address: 10.0.0.5:443\\n    username: service_token\\n    password: ${NODE_TOKEN}\\n    insecure-tls: %s\\npaths:\\n    username: not-this\\n' "$insecure" > "$cfg"`,
       'echo "Registering pmm-agent on PMM Server..."; echo "Registered."',
       'touch "$STATE/configured"',
     ].join('\n'),
@@ -120,7 +142,7 @@ describe('reconciler install script', () => {
     ).not.toThrow();
   });
 
-  function setup() {
+  function setup(ca = CA) {
     const dir = mkdtempSync(join(tmpdir(), 'pmm-install-'));
     const bin = join(dir, 'bin');
     execFileSync('mkdir', ['-p', bin]);
@@ -128,6 +150,7 @@ describe('reconciler install script', () => {
     const script = renderInstallScript(
       {
         pmmServerAddress: '10.0.0.5',
+        pmmCaCertificate: ca,
         enrolmentSecretArn: ENROLMENT_ARN,
         managedBy: 'pmm-asg-reconciler',
         targets: [
@@ -155,6 +178,7 @@ describe('reconciler install script', () => {
           AWS_SSM_INSTANCE_ID: instanceId,
           PMM_RECONCILER_LOCK: join(dir, 'lock'),
           PMM_AGENT_CONFIG: join(dir, 'pmm-agent.yaml'),
+          PMM_CA_FILE: join(dir, 'ca/pmm-server-ca.crt'),
         },
       });
     const calls = () =>
@@ -173,10 +197,10 @@ describe('reconciler install script', () => {
     expect(calls()).toMatch(/^percona-release enable pmm3-client$/m);
     expect(calls()).toMatch(/^apt-get -o DPkg::Lock::Timeout=300 install -y -q pmm-client$/m);
     expect(calls()).toMatch(
-      /^pmm-agent setup .*--server-address=10\.0\.0\.5:443 .*--server-insecure-tls .* 10\.0\.1\.7 generic db\/ip-10-0-1-7$/m,
+      /^pmm-agent setup .*--server-address=10\.0\.0\.5:443 .* --force 10\.0\.1\.7 generic db\/ip-10-0-1-7$/m,
     );
     expect(calls()).toMatch(
-      /^curl -sS -m 60 --insecure -K \S+ -X POST -H Content-Type: application\/json --data-binary @- -o \S+ -w %\{http_code\} https:\/\/10\.0\.0\.5:443\/v1\/management\/services$/m,
+      /^curl -sS -m 60 --cacert \S+\/ca\/pmm-server-ca\.crt -K \S+ -X POST -H Content-Type: application\/json --data-binary @- -o \S+ -w %\{http_code\} https:\/\/10\.0\.0\.5:443\/v1\/management\/services$/m,
     );
     expect(calls()).not.toMatch(/^pmm-admin add/m);
 
@@ -300,6 +324,89 @@ describe('reconciler install script', () => {
       'PMM_RECONCILER_RESULT=error:PMM API add service answered HTTP 400',
     );
   });
+
+  it('never skips TLS verification: no --insecure or --server-insecure-tls in the script or any argv', () => {
+    const template = readFileSync(TEMPLATE, 'utf8');
+    expect(template).not.toMatch(/--insecure|--server-insecure-tls|-k\b/);
+    const { run, argv } = setup();
+    expect(run().status).toBe(0);
+    expect(argv()).not.toMatch(/--insecure|--server-insecure-tls/);
+  });
+
+  it('trusts exactly the given CA: system store for pmm-agent, --cacert for curl', () => {
+    const { run, calls, dir } = setup();
+    expect(run().status).toBe(0);
+    const installed = readFileSync(join(dir, 'ca/pmm-server-ca.crt'), 'utf8');
+    expect(installed).toBe(CA.trimEnd() + '\n');
+    expect(calls()).toMatch(/^update-ca-certificates\s*$/m);
+    // A re-run with the same CA touches nothing.
+    writeFileSync(join(dir, 'calls'), '');
+    expect(run().status).toBe(0);
+    expect(calls()).not.toMatch(/update-ca-certificates|systemctl/);
+  });
+
+  it('upgrades an agent registered with --server-insecure-tls by an earlier release: verification on, restarted', () => {
+    const { run, calls, dir } = setup();
+    expect(run().status).toBe(0);
+    const cfg = join(dir, 'pmm-agent.yaml');
+    writeFileSync(
+      cfg,
+      readFileSync(cfg, 'utf8').replace('insecure-tls: false', 'insecure-tls: true'),
+    );
+    writeFileSync(join(dir, 'calls'), '');
+    expect(run().status).toBe(0);
+    expect(readFileSync(cfg, 'utf8')).toMatch(/^    insecure-tls: false$/m);
+    expect(readFileSync(cfg, 'utf8')).not.toMatch(/insecure-tls: true/);
+    expect(calls()).toMatch(/^systemctl restart pmm-agent$/m);
+    expect(calls()).not.toMatch(/pmm-agent setup/);
+  });
+
+  it('the reconciler refuses to render a command without a PEM CA certificate', () => {
+    for (const bad of [
+      '',
+      'unpublished',
+      '-----BEGIN CERTIFICATE-----\n$(reboot)\n-----END CERTIFICATE-----\n',
+    ]) {
+      expect(() => setup(bad)).toThrow(UnsafeValueError);
+    }
+  });
+
+  it.each([
+    ['empty', ''],
+    [
+      'not a certificate',
+      '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----',
+    ],
+  ])(
+    'refuses to run with an %s CA parameter, before installing or registering anything',
+    (_, value) => {
+      const { dir } = setup();
+      const script = readFileSync(join(dir, 'script.sh'), 'utf8').replace(
+        /^PMM_CA_CERTIFICATE='[^']*'$/m,
+        `PMM_CA_CERTIFICATE='${value}'`,
+      );
+      expect(script).toContain(`PMM_CA_CERTIFICATE='${value}'`);
+      writeFileSync(join(dir, 'script.sh'), script);
+      const r = spawnSync('sh', [join(dir, 'script.sh')], {
+        encoding: 'utf8',
+        env: {
+          PATH: `${join(dir, 'bin')}:/usr/bin:/bin`,
+          STATE: dir,
+          AWS_SSM_INSTANCE_ID: 'i-07',
+          PMM_RECONCILER_LOCK: join(dir, 'lock'),
+          PMM_AGENT_CONFIG: join(dir, 'pmm-agent.yaml'),
+          PMM_CA_FILE: join(dir, 'ca/pmm-server-ca.crt'),
+        },
+      });
+      expect(r.status).toBe(1);
+      expect(r.stdout).toMatch(
+        /PMM_RECONCILER_RESULT=error:.*(no PMM CA certificate|not a readable certificate)/,
+      );
+      const calls = existsSync(join(dir, 'calls')) ? readFileSync(join(dir, 'calls'), 'utf8') : '';
+      expect(calls).not.toMatch(/apt-get|pmm-agent|update-ca-certificates|^aws /m);
+      expect(existsSync(join(dir, 'ca/pmm-server-ca.crt'))).toBe(false);
+    },
+  );
 
   it('does nothing on an instance that is not in the batch', () => {
     const { run, calls } = setup();

@@ -15,6 +15,7 @@ import {
   host,
   MANAGER,
   named,
+  STATE_PARAMETER,
 } from '../../functions/asg-reconciler/testing/harness';
 
 const HOUR = 3_600_000;
@@ -193,7 +194,10 @@ describe('reconciler promises (issue 11) against a real PMM HTTP server', () => 
       bed.groups = {};
       bed.pmm.services = services();
       bed.state = JSON.stringify({ version: 1, missingSince: { db: new Date(T0).toISOString() } });
-      bed.ssm.on(GetParameterCommand).rejects(named('InternalServerError', 'SSM had a bad moment'));
+      // The state parameter only: PMM's CA still reads (it is read before anything else).
+      bed.ssm
+        .on(GetParameterCommand, { Name: STATE_PARAMETER })
+        .rejects(named('InternalServerError', 'SSM had a bad moment'));
 
       const r = await bed.run({ asgNames: ['db'], now: () => T0 + 48 * HOUR });
 

@@ -19,8 +19,10 @@ export interface HostRoleProps {
   readonly logGroupArn: string;
   /** The PMM runtime configuration parameters the host reads (ARNs or ARN patterns). */
   readonly configParameterArns: string[];
-  /** The image record parameter, the only one the host writes. */
+  /** The image record parameter, which the host writes. */
   readonly imageParameterArn: string;
+  /** The CA certificate parameter, which the host publishes (templates/host/pmm-tls.sh). */
+  readonly caParameterArn: string;
 }
 
 /**
@@ -54,7 +56,8 @@ export const SSM_AGENT_ACTIONS = {
  * The instance role and profile, with only what the host calls: the SSM agent (Session
  * Manager, Run Command), reading the admin secret (fetch-admin-password.sh,
  * set-admin-password.sh: GetSecretValue, DescribeSecret), its runtime configuration (SSM
- * parameters, apply-config.sh) and recording the image it runs (one parameter), the CloudWatch agent writing its own
+ * parameters, apply-config.sh), recording the image it runs and publishing its CA certificate
+ * (one parameter each), the CloudWatch agent writing its own
  * log group and publishing to its metric namespace. Nothing on the host calls EC2 APIs: the
  * data volume is found by its NVMe serial, and the CloudWatch agent takes InstanceId from the
  * instance metadata (templates/host/cloudwatch-agent.json names no tag or EBS dimension).
@@ -131,6 +134,13 @@ export class HostRole extends Construct {
             Effect: 'Allow',
             Action: 'ssm:PutParameter',
             Resource: props.imageParameterArn,
+          },
+          {
+            // Get: published only when it differs.
+            Sid: 'PublishPmmCaCertificate',
+            Effect: 'Allow',
+            Action: ['ssm:GetParameter', 'ssm:PutParameter'],
+            Resource: props.caParameterArn,
           },
         ],
       }),

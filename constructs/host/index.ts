@@ -123,6 +123,7 @@ export class PmmHost extends Construct {
         props.config.imageParameterArn,
       ],
       imageParameterArn: props.config.imageParameterArn,
+      caParameterArn: props.config.caParameterArn,
     });
 
     // The host's address: a network interface that outlives the instance (like the data

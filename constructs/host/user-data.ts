@@ -64,6 +64,9 @@ export const HOST_FILES: readonly HostFile[] = [
     template: 'set-admin-password.sh',
     permissions: '0755',
   },
+  { path: '/usr/local/lib/pmm/pmm-tls.sh', template: 'pmm-tls.sh', permissions: '0755' },
+  { path: '/etc/systemd/system/pmm-tls.service', template: 'pmm-tls.service', permissions: '0644' },
+  { path: '/etc/systemd/system/pmm-tls.timer', template: 'pmm-tls.timer', permissions: '0644' },
   {
     path: '/etc/systemd/system/pmm-server.service',
     template: 'pmm-server.service',

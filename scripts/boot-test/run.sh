@@ -126,6 +126,8 @@ build_stub_debs() {
   make_deb amazon-cloudwatch-agent amazon-cloudwatch-agent-ctl \
     /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl 0755
   make_deb pmm-boot-test-stubs snap /usr/bin/snap 0755 aws /snap/bin/aws 0755 \
+    imds-private-ip.conf /etc/systemd/system/pmm-server.service.d/boot-test-ip.conf 0644 \
+    imds-private-ip.conf /etc/systemd/system/pmm-tls.service.d/boot-test-ip.conf 0644 \
     readyz-server.py /usr/local/lib/boot-test/readyz-server.py 0755
 }
 
@@ -322,6 +324,25 @@ check_no_secret_leak() {
 }
 
 # The SSM stub's recorded arguments and every parameter value (the Parameter Store of the run).
+# The TLS identity on the data volume (templates/host/pmm-tls.sh): the CA and nginx's
+# certificate, which verifies against it for the private IP; the CA published to SSM.
+# Prints the SHA-256 of both files (the reboot and replacement must keep them).
+tls_sums() { in_guest sh -c 'cat /srv/pmm-ca/ca.crt /srv/pmm-data/nginx/certificate.crt | sha256sum' | cut -d ' ' -f 1; }
+check_tls_identity() { # EXPECTED_SUMS (empty on the first boot)
+  check "nginx's certificate on the volume verifies against the private CA on the volume" \
+    in_guest openssl verify -CAfile /srv/pmm-ca/ca.crt /srv/pmm-data/nginx/certificate.crt
+  check "the certificate names the private IP" \
+    bash -c "nsenter --target $leader --all openssl x509 -noout -ext subjectAltName -in /srv/pmm-data/nginx/certificate.crt | grep -q 'IP Address:10.0.1.5'"
+  # shellcheck disable=SC2016 # expanded by the guest's sh
+  check "the CA key is root-only, outside the container's /srv" \
+    in_guest sh -c 'test "$(stat -c %a:%u /srv/pmm-ca/ca.key)" = 600:0 && test "$(stat -c %a /srv/pmm-ca)" = 700'
+  check "the CA certificate is published to SSM ($CONFIG_PATH/ca-certificate)" \
+    bash -c "diff <(cat '$work/ssm/params$CONFIG_PATH/ca-certificate'; echo) <(nsenter --target $leader --all cat /srv/pmm-ca/ca.crt)"
+  if [[ -n $1 ]]; then
+    check "the same CA and certificate as before (kept on the volume, not re-created)" test "$(tls_sums)" = "$1"
+  fi
+}
+
 check_no_secret_in_ssm() {
   # shellcheck disable=SC2016 # expanded by the inner bash
   check "the admin password appears in no SSM stub argument or parameter value" \
@@ -396,6 +417,8 @@ scenario_first_boot() {
     "$PMM_IMAGE_TAG" "$guest/var/log/boot-test/calls.log" "$(count_image_records)"
   check_no_secret_leak first-boot
   check_no_secret_in_ssm
+  check_tls_identity ''
+  tls_sum=$(tls_sums)
   data_sum=$(in_guest sh -c 'mkdir -p /srv/pmm-data/boot-test && head -c 16M /dev/urandom >/srv/pmm-data/boot-test/data.bin && chown -R 1000:1000 /srv/pmm-data/boot-test && sync && sha256sum /srv/pmm-data/boot-test/data.bin' | cut -d ' ' -f 1)
   shutdown_guest first-boot
   record first-boot "$t" "formatted once; 16 MiB of data written"
@@ -418,6 +441,7 @@ scenario_reboot() {
     return
   }
   check_data_kept
+  check_tls_identity "$tls_sum"
   check "boot.sh did not run again (cloud-init: once per instance)" bash -c "! nsenter --target $leader --all journalctl -b 0 --no-pager -o cat | grep -q 'pmm-boot:'"
   check_pmm_started_on_volume "$data_uuid"
   shutdown_guest reboot
@@ -446,6 +470,7 @@ scenario_replacement() {
     "$(count_image_records)" "$guest/var/log/boot-test/calls.log" "$leader" "$PMM_IMAGE"
   check_no_secret_leak replacement
   check_no_secret_in_ssm
+  check_tls_identity "$tls_sum"
   shutdown_guest replacement
   record replacement "$t" "data volume re-used"
 }

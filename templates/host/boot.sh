@@ -37,7 +37,7 @@ journal_export() {
 pmm_units() {
   systemctl daemon-reload || return 1
   systemctl enable pmm-config.service pmm-config.timer pmm-data-volume.service \
-    pmm-data-volume.timer pmm-server.service pmm-admin-password.timer || return 1
+    pmm-data-volume.timer pmm-server.service pmm-admin-password.timer pmm-tls.timer || return 1
   # The runtime configuration (data volume id, image, ...); pmm-config.timer retries each minute.
   systemctl start pmm-config.service || log "configuration not applied yet; pmm-config.timer retries"
   systemctl start pmm-config.timer || return 1
@@ -46,7 +46,7 @@ pmm_units() {
   systemctl start pmm-data-volume.service || log "data volume not ready yet; pmm-data-volume.timer retries"
   systemctl start pmm-data-volume.timer || return 1
   systemctl start --no-block pmm-server.service || return 1
-  systemctl start pmm-admin-password.timer
+  systemctl start pmm-admin-password.timer pmm-tls.timer
 }
 
 cloudwatch_agent() {

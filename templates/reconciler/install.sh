@@ -5,6 +5,8 @@
 # Idempotent: every step checks before it acts, so a re-run on an enrolled instance changes
 # nothing. The reconciler replaces the PARAMETERS line below with NON-SECRET values only:
 #   PMM_SERVER_ADDRESS    private IP of the PMM instance; pmm-agent connects to it on 443
+#   PMM_CA_CERTIFICATE    PEM of the PMM host's private CA (public; name-constrained to PMM's
+#                         own IP and host name): the one CA this script trusts for PMM
 #   PMM_ENROLMENT_SECRET_ARN  Secrets Manager ARN of the enrolment token: a short-lived PMM
 #                         (Grafana) service-account token the reconciler mints and stores as
 #                         JSON {"token", "expires_at"}. The instance never sees the admin password.
@@ -26,6 +28,10 @@ umask 077
 
 PMM_AGENT_CONFIG=${PMM_AGENT_CONFIG:-/usr/local/percona/pmm/config/pmm-agent.yaml}
 PMM_RECONCILER_LOCK=${PMM_RECONCILER_LOCK:-/run/pmm-reconciler.lock}
+# pmm-agent (Go) verifies PMM against the system trust store (it has no CA option), so the CA
+# goes there; curl trusts it alone (--cacert). docs/tls.md.
+PMM_CA_FILE=${PMM_CA_FILE:-/usr/local/share/ca-certificates/pmm-server-ca.crt}
+CA_CHANGED=0
 # unattended-upgrades holds the dpkg lock on a fresh Ubuntu instance for minutes: wait for it.
 # Three apt-get calls at most, so the worst case (3 x 300 s) stays under the SSM
 # executionTimeout the reconciler sets (1200 s).
@@ -123,6 +129,45 @@ install_client() {
   apt_get install -y -q pmm-client
 }
 
+# Installs PMM's CA (PMM_CA_CERTIFICATE) in the system trust store; refuses anything else.
+install_ca() {
+  case ${PMM_CA_CERTIFICATE:-} in
+    '-----BEGIN CERTIFICATE-----'*'-----END CERTIFICATE-----') ;;
+    *) finish 1 'error:no PMM CA certificate in the command (PMM_CA_CERTIFICATE)' ;;
+  esac
+  printf '%s\n' "$PMM_CA_CERTIFICATE" | openssl x509 -noout 2>/dev/null ||
+    finish 1 'error:PMM_CA_CERTIFICATE is not a readable certificate'
+  if [ -f "$PMM_CA_FILE" ] && [ "$(cat "$PMM_CA_FILE")" = "$PMM_CA_CERTIFICATE" ]; then
+    return
+  fi
+  log "trusting the PMM CA ($PMM_CA_FILE)"
+  mkdir -p "$(dirname "$PMM_CA_FILE")"
+  printf '%s\n' "$PMM_CA_CERTIFICATE" >"$PMM_CA_FILE.tmp"
+  chmod 0644 "$PMM_CA_FILE.tmp"
+  mv -f "$PMM_CA_FILE.tmp" "$PMM_CA_FILE"
+  update-ca-certificates >/dev/null || finish 1 'error:update-ca-certificates failed'
+  CA_CHANGED=1
+}
+
+# An agent registered by an earlier release skips verification (insecure-tls: true), and a
+# running agent keeps the trust store it read at start (a new CA): verify from now on and
+# restart it, leaving it a minute to reconnect before configure_agent re-registers.
+refresh_agent_tls() {
+  [ -f "$PMM_AGENT_CONFIG" ] && [ -n "$(agent_server_field address)" ] || return 0
+  if ! grep -Eq '^[[:space:]]+insecure-tls:[[:space:]]*true[[:space:]]*$' "$PMM_AGENT_CONFIG"; then
+    [ "$CA_CHANGED" -eq 1 ] || return 0
+  fi
+  log 'pmm-agent: verifying PMM with its CA from now on; restarting it'
+  sed -i -E 's/^([[:space:]]+insecure-tls:)[[:space:]]*true[[:space:]]*$/\1 false/' "$PMM_AGENT_CONFIG"
+  systemctl restart pmm-agent || return 0
+  tries=0
+  until agent_connected; do
+    tries=$((tries + 1))
+    [ "$tries" -lt 30 ] || return 0
+    sleep 2
+  done
+}
+
 agent_connected() {
   status=$(pmm-admin status 2>/dev/null) || return 1
   printf '%s\n' "$status" | grep -q "https://$PMM_SERVER_ADDRESS:443" &&
@@ -148,7 +193,7 @@ configure_agent() {
   rc=0
   out=$(pmm-agent setup --config-file="$PMM_AGENT_CONFIG" \
     --server-address="$PMM_SERVER_ADDRESS:443" --server-username=service_token \
-    --server-insecure-tls --force "$2" generic "$1" 2>&1) || rc=$?
+    --force "$2" generic "$1" 2>&1) || rc=$?
   case $out in *"$PMM_AGENT_SERVER_PASSWORD"*) out='(output withheld: it contained a credential)' ;; esac
   unset PMM_AGENT_SERVER_PASSWORD
   printf '%s\n' "$out"
@@ -224,7 +269,7 @@ add_mysql() {
   printf 'user = "%s:%s"\n' "$api_user" "$api_password" >"$auth"
   rc=0
   code=$(printf '%s' "$password" | mysql_body "$@" |
-    curl -sS -m 60 --insecure -K "$auth" -X POST -H 'Content-Type: application/json' \
+    curl -sS -m 60 --cacert "$PMM_CA_FILE" -K "$auth" -X POST -H 'Content-Type: application/json' \
       --data-binary @- -o "$response" -w '%{http_code}' \
       "https://$PMM_SERVER_ADDRESS:443/v1/management/services") || rc=$?
   out=$(head -c 2000 "$response" 2>/dev/null || true)
@@ -257,7 +302,9 @@ main() {
   # Fields are validated, space-free values (IDs, names, ports, ARNs).
   # shellcheck disable=SC2086
   set -- $line
+  install_ca
   install_client
+  refresh_agent_tls
   configure_agent "$2" "$3"
   add_mysql "$2" "$4" "$5" "$6" "$id"
   finish 0 'enrolled'

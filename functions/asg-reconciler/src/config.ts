@@ -5,8 +5,10 @@ export interface ReconcilerConfig {
   readonly asgs: AsgConfig[];
   /** Private IP of the PMM instance: agents connect to it on 443. */
   readonly pmmServerAddress: string;
-  /** PMM HTTP API base URL (the instance's port 80). */
+  /** PMM API base URL: `https://<pmmServerAddress>:443`, verified against PMM's CA. */
   readonly pmmApiUrl: string;
+  /** SSM parameter the PMM host publishes its CA certificate (PEM) to (pmm-ca.ts). */
+  readonly caParameterName: string;
   /** Secrets Manager ARN of the PMM admin password (read by the Lambda only). */
   readonly adminSecretArn: string;
   /** Secrets Manager ARN of the enrolment token the Lambda writes and the instances read. */
@@ -76,7 +78,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): ReconcilerConfig {
   return {
     asgs: parseMonitoredAsgs(required(env, 'MONITORED_ASGS')),
     pmmServerAddress: address,
-    pmmApiUrl: env.PMM_API_URL || `http://${address}:80`,
+    pmmApiUrl: `https://${address}:443`,
+    caParameterName: required(env, 'PMM_CA_PARAMETER'),
     adminSecretArn: required(env, 'PMM_ADMIN_SECRET_ARN'),
     enrolmentSecretArn: required(env, 'PMM_ENROLMENT_SECRET_ARN'),
     stateParameterName: required(env, 'RECONCILER_STATE_PARAMETER'),

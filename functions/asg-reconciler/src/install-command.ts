@@ -39,9 +39,21 @@ function field(value: string, what: string): string {
   return value;
 }
 
+const PEM_CERTIFICATE =
+  /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n?$/;
+
+/** A PEM certificate (base64 lines between the markers): nothing else reaches the script. */
+function pemField(value: string): string {
+  if (!PEM_CERTIFICATE.test(value))
+    throw new UnsafeValueError('CA certificate', '(not a PEM certificate)');
+  return value.trimEnd();
+}
+
 export interface InstallParameters {
   /** Private IP of the PMM instance. */
   readonly pmmServerAddress: string;
+  /** PEM of PMM's private CA (public): the one CA the script trusts for PMM. */
+  readonly pmmCaCertificate: string;
   /** Secrets Manager ARN of the enrolment token (never the admin secret). */
   readonly enrolmentSecretArn: string;
   readonly targets: readonly EnrolTarget[];
@@ -67,6 +79,7 @@ export function renderInstallScript(params: InstallParameters, template?: string
   );
   const assignments = [
     `PMM_SERVER_ADDRESS=${shellQuote(params.pmmServerAddress)}`,
+    `PMM_CA_CERTIFICATE=${shellQuote(pemField(params.pmmCaCertificate))}`,
     `PMM_ENROLMENT_SECRET_ARN=${shellQuote(params.enrolmentSecretArn)}`,
     `PMM_MANAGED_BY=${shellQuote(field(params.managedBy, 'managed_by label'))}`,
     `PMM_TARGETS=${shellQuote(lines.join('\n'))}`,

@@ -29,6 +29,8 @@ export interface InstallTunables {
 export interface InstallContext {
   readonly aws: AwsIo;
   readonly cfg: ReconcilerConfig;
+  /** PEM of PMM's CA (public): the install script trusts exactly this CA. */
+  readonly pmmCaCertificate: string;
   readonly t: InstallTunables;
   readonly remainingMs: () => number;
   readonly now: () => number;
@@ -113,6 +115,7 @@ export async function runInstall(
     try {
       const script = renderInstallScript({
         pmmServerAddress: ctx.cfg.pmmServerAddress,
+        pmmCaCertificate: ctx.pmmCaCertificate,
         enrolmentSecretArn: ctx.cfg.enrolmentSecretArn,
         managedBy: ASG_MANAGER,
         targets: batch,

@@ -4,6 +4,11 @@ import { Redactor } from './redact';
 /**
  * The one place the reconciler talks HTTP to PMM (its API and Grafana's under `/graph/api/`).
  *
+ * TLS only, verified against exactly one CA: the PMM host's private CA (pmm-ca.ts), not the
+ * system roots, with Node's host check against the URL's host (an IP address: the
+ * certificate's IP SAN). A server whose certificate does not verify never sees a request,
+ * so never the credential: the handshake fails before any header is sent.
+ *
  * Credential hygiene: the credential goes in an `Authorization` header built here, never in
  * the URL (got puts `username`/`password` options into the URL, and its errors print the URL),
  * redirects are not followed (a redirect would carry the header elsewhere), and every error
@@ -12,8 +17,10 @@ import { Redactor } from './redact';
  * hold the request options, headers included) never leave it.
  */
 export interface PmmTransportOptions {
-  /** e.g. `http://10.0.1.5` (the instance's nginx on port 80). */
+  /** `https://<PMM private IP>:443` (the instance's nginx); anything but https:// is refused. */
   readonly baseUrl: string;
+  /** PEM of the CA PMM's certificate must chain to (the only CA trusted). */
+  readonly certificateAuthority: string;
   readonly username: string;
   readonly password: string;
   /** Per-attempt timeout. @default 10000 */
@@ -30,14 +37,10 @@ export interface PmmTransportOptions {
   readonly budgetMs?: () => number;
   /** Secrets to keep out of every message (the password is always added). */
   readonly redactor?: Redactor;
-  /**
-   * Accept PMM's self-signed certificate on an `https://` base URL (the RDS phase: encrypted
-   * in transit inside the VPC, not authenticated). @default false
-   */
-  readonly tlsSkipVerify?: boolean;
 }
 
-export type PmmErrorKind = 'http' | 'network' | 'timeout' | 'redirect' | 'parse' | 'deadline';
+export type PmmErrorKind =
+  'http' | 'network' | 'tls' | 'timeout' | 'redirect' | 'parse' | 'deadline';
 
 /** A failed PMM request: no credential, no URL with user info, no got internals. */
 export class PmmRequestError extends Error {
@@ -64,6 +67,10 @@ export interface PmmRequest {
   readonly json?: unknown;
 }
 
+/** Node's certificate verification failures (tls.connect with rejectUnauthorized). */
+const TLS_CODES =
+  /^(ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_\w+|ERR_SSL_\w+|ERR_TLS_\w+)$/;
+
 export class PmmTransport {
   private readonly http: Got;
   private readonly redactor: Redactor;
@@ -72,6 +79,18 @@ export class PmmTransport {
   public requests = 0;
 
   constructor(options: PmmTransportOptions) {
+    if (!/^https:\/\//i.test(options.baseUrl)) {
+      throw new PmmRequestError(
+        'tls',
+        'PMM API: only https:// base URLs (the credential never goes over plain HTTP)',
+      );
+    }
+    if (!options.certificateAuthority?.includes('-----BEGIN CERTIFICATE-----')) {
+      throw new PmmRequestError(
+        'tls',
+        "PMM API: no CA certificate to verify PMM's certificate with",
+      );
+    }
     const base = options.backoffBaseMs ?? 500;
     this.redactor = options.redactor ?? new Redactor();
     const basic = Buffer.from(`${options.username}:${options.password}`).toString('base64');
@@ -82,7 +101,8 @@ export class PmmTransport {
       headers: { authorization: `Basic ${basic}`, accept: 'application/json' },
       responseType: 'text',
       followRedirect: false,
-      https: { rejectUnauthorized: options.tlsSkipVerify !== true },
+      // The CA replaces Node's root store for these requests: only PMM's own CA is trusted.
+      https: { certificateAuthority: options.certificateAuthority, rejectUnauthorized: true },
       timeout: { request: options.requestTimeoutMs ?? 10_000 },
       retry: {
         limit: options.retries ?? 3,
@@ -176,6 +196,14 @@ export class PmmTransport {
       return new PmmRequestError('timeout', `${what}: timed out (${e.event})`);
     }
     const name = (e as { name?: string })?.name;
+    if (e instanceof RequestError && TLS_CODES.test(String(e.code ?? ''))) {
+      return new PmmRequestError(
+        'tls',
+        this.redact(
+          `${what}: PMM's certificate did not verify against the published CA (${e.code})`,
+        ),
+      );
+    }
     if (e instanceof RequestError) {
       // Node's network messages ("connect ECONNREFUSED 10.0.1.5:80") carry no URL; redacted
       // anyway. got's own message is not used: some of its errors embed the URL.

@@ -92,15 +92,14 @@ export function parseMonitoredRds(json: string | undefined): RdsInput[] {
 
 /**
  * The RDS phase's settings from the Lambda environment: MONITORED_RDS, RDS_STATE_PARAMETER
- * (required when MONITORED_RDS is non-empty), PMM_TLS_API_URL (default
- * `https://<PMM_SERVER_ADDRESS>:443`), AWS_REGION (set by Lambda). The grace period is the
- * reconciler's (MISSING_ASG_GRACE_HOURS).
+ * (required when MONITORED_RDS is non-empty), AWS_REGION (set by Lambda). PMM's URL, its CA
+ * parameter and the grace period are the reconciler's (config.ts).
  */
 export function loadRdsConfig(
   env: NodeJS.ProcessEnv,
   base: {
-    pmmServerAddress: string;
     pmmApiUrl: string;
+    caParameterName: string;
     adminSecretArn: string;
     missingGraceMs: number;
   },
@@ -113,7 +112,7 @@ export function loadRdsConfig(
   return {
     inputs,
     pmmApiUrl: base.pmmApiUrl,
-    pmmTlsApiUrl: env.PMM_TLS_API_URL || `https://${base.pmmServerAddress}:443`,
+    caParameterName: base.caParameterName,
     adminSecretArn: base.adminSecretArn,
     stateParameterName,
     missingGraceMs: base.missingGraceMs,

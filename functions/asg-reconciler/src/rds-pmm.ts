@@ -39,8 +39,8 @@ export function addRdsBody(target: RdsTarget, password: string): { rds: Record<s
 }
 
 /**
- * Adds RDS services. Refuses any base URL but `https://`: the request carries a database
- * password (PMM's API on port 80 is plain HTTP).
+ * Adds RDS services. Refuses any base URL but `https://` (the request carries a database
+ * password); the transport verifies PMM's certificate against its published CA.
  */
 export class RdsPmmApi {
   private readonly t: PmmTransport;
@@ -49,10 +49,10 @@ export class RdsPmmApi {
     if (!/^https:\/\//i.test(options.baseUrl)) {
       throw new PmmRequestError(
         'network',
-        'the RDS phase sends database passwords to PMM over HTTPS only; PMM_TLS_API_URL must start with https://',
+        'the RDS phase sends database passwords to PMM over HTTPS only',
       );
     }
-    this.t = new PmmTransport({ ...options, tlsSkipVerify: true });
+    this.t = new PmmTransport(options);
   }
 
   get requests(): number {

@@ -11,6 +11,7 @@ import {
   RdsProblem,
   RdsTarget,
 } from './rds-decide';
+import { readPmmCa } from './pmm-ca';
 import { RdsPmmApi } from './rds-pmm';
 import { RdsInput } from './rds-types';
 import { Redactor } from './redact';
@@ -21,10 +22,10 @@ import { errorMessage, errorName, mapLimit } from './util';
 /** Settings of the RDS phase (from the Lambda environment; no secret values). */
 export interface RdsPhaseConfig {
   readonly inputs: readonly RdsInput[];
-  /** PMM API over plain HTTP (port 80): listing and removals only. */
+  /** PMM API over TLS (`https://<PMM private IP>:443`), verified against PMM's CA. */
   readonly pmmApiUrl: string;
-  /** PMM API over TLS (port 443): every request that carries a DB password. */
-  readonly pmmTlsApiUrl: string;
+  /** SSM parameter holding the PEM of PMM's private CA (pmm-ca.ts). */
+  readonly caParameterName: string;
   readonly adminSecretArn: string;
   /** SSM parameter of the RDS phase's missing-input clocks (its own: the ASG phase rewrites its). */
   readonly stateParameterName: string;
@@ -124,6 +125,8 @@ export async function reconcileRds(deps: RdsPhaseDeps): Promise<RdsSummary> {
   };
 
   try {
+    // PMM's CA first: without it nothing, not even the admin password, is read or sent.
+    const certificateAuthority = await readPmmCa(aws, cfg.caParameterName);
     const admin = await aws.secretString(cfg.adminSecretArn);
     redactor.add(admin);
     const transport = {
@@ -134,9 +137,11 @@ export async function reconcileRds(deps: RdsPhaseDeps): Promise<RdsSummary> {
       backoffBaseMs,
       budgetMs: () => deps.remainingMs() - margin,
       redactor,
+      baseUrl: cfg.pmmApiUrl,
+      certificateAuthority,
     };
-    pmm = new PmmApi({ ...transport, baseUrl: cfg.pmmApiUrl });
-    tls = new RdsPmmApi({ ...transport, baseUrl: cfg.pmmTlsApiUrl });
+    pmm = new PmmApi(transport);
+    tls = new RdsPmmApi(transport);
     const ids = cfg.inputs.map((i) => i.identifier);
     const [discovery, services, state] = await Promise.all([
       discoverRds(deps.clients.rds, ids, cfg.region, {

@@ -11,6 +11,7 @@ import {
 import { trackMissing } from './grace';
 import { InstallTunables, Outcome, problem, runInstall } from './install';
 import { PmmApi, PmmRequestError } from './pmm-api';
+import { readPmmCa } from './pmm-ca';
 import { Redactor } from './redact';
 import { report } from './report';
 import { readState, writeState } from './state';
@@ -178,10 +179,13 @@ export async function reconcile(deps: ReconcileDeps): Promise<Summary> {
 
   try {
     // ---- gather: the admin credential, ASG membership, PMM services and state (once) ----
+    // PMM's CA first: until the host has published it, no credential is read or sent.
+    const certificateAuthority = await readPmmCa(aws, cfg.caParameterName);
     const password = await aws.secretString(cfg.adminSecretArn);
     redactor.add(password);
     pmm = new PmmApi({
       baseUrl: cfg.pmmApiUrl,
+      certificateAuthority,
       username: 'admin',
       password,
       requestTimeoutMs: o.pmmTimeoutMs,
@@ -309,6 +313,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<Summary> {
       runInstall(targets, {
         aws,
         cfg,
+        pmmCaCertificate: certificateAuthority,
         t: tunables,
         remainingMs: deps.remainingMs,
         now,

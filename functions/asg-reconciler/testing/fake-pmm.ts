@@ -1,5 +1,6 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
+import { testTls } from './test-tls';
 import { AddressInfo } from 'node:net';
 
 /** A service as the fake PMM 3 server stores and lists it. */
@@ -71,8 +72,21 @@ export class FakePmm {
 
   constructor(private readonly password: string) {}
 
-  /** Listens on `host:port` (default: a free port on 127.0.0.1); returns the base URL. */
+  /** The CA of the certificate {@link start} serves (what the PMM host publishes). */
+  public ca = '';
+
+  /**
+   * Listens on `host:port` (default: a free port on 127.0.0.1) over HTTPS, like PMM's nginx
+   * on 443, with a certificate for `host` from a test CA ({@link ca}); returns the base URL.
+   */
   async start(host = '127.0.0.1', port = 0): Promise<string> {
+    const tls = testTls(`IP:${host}`);
+    this.ca = tls.ca;
+    return this.startTls(tls.key, tls.cert, host, port);
+  }
+
+  /** Plain HTTP (for tests that prove the client refuses it). */
+  async startPlain(host = '127.0.0.1', port = 0): Promise<string> {
     this.server = createServer((req, res) => void this.handle(req, res));
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
@@ -83,11 +97,11 @@ export class FakePmm {
   }
 
   /** Also serves the same API over TLS (PMM's 443), with the given key and certificate. */
-  async startTls(key: string, cert: string, host = '127.0.0.1'): Promise<string> {
+  async startTls(key: string, cert: string, host = '127.0.0.1', port = 0): Promise<string> {
     this.tlsServer = createTlsServer({ key, cert }, (req, res) => void this.handle(req, res));
     await new Promise<void>((resolve, reject) => {
       this.tlsServer!.once('error', reject);
-      this.tlsServer!.listen(0, host, resolve);
+      this.tlsServer!.listen(port, host, resolve);
     });
     return `https://${host}:${(this.tlsServer.address() as AddressInfo).port}`;
   }

@@ -29,6 +29,7 @@ export const ADMIN_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:p
 export const ENROLMENT_ARN =
   'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-enrolment-token-GhIjKl';
 export const STATE_PARAMETER = '/test/pmm-asg-reconciler/state';
+export const CA_PARAMETER = '/pmm/test/ca-certificate';
 export const MANAGER = 'pmm-asg-reconciler';
 
 export const num = (id: string) => parseInt(id.replace(/\D/g, '') || '0', 10);
@@ -53,6 +54,8 @@ export class Bed {
   groups: Record<string, [string, string][]> = {};
   /** The state parameter (undefined: does not exist). */
   state: string | undefined = '{}';
+  /** The CA parameter's value (default: the fake PMM's CA, as the host publishes it). */
+  caValue: string | undefined;
   enrolmentSecret: string | undefined;
   /** Instances SSM reports online (undefined: all). */
   online: Set<string> | undefined;
@@ -72,12 +75,13 @@ export class Bed {
     this.pmm = new FakePmm(password);
   }
 
-  /** Fresh PMM and AWS state (a new FakePmm on a new port), for each test. */
+  /** Fresh PMM and AWS state (a new FakePmm on a new HTTPS port), for each test. */
   async start(): Promise<void> {
     this.pmm = new FakePmm(this.password);
     this.commandN = 0;
     this.groups = {};
     this.state = '{}';
+    this.caValue = undefined;
     this.enrolmentSecret = undefined;
     this.online = undefined;
     this.logs = [];
@@ -129,6 +133,9 @@ export class Bed {
       .on(GetCommandInvocationCommand)
       .callsFake(async (input) => this.installResult(input.InstanceId!));
     this.ssm.on(GetParameterCommand).callsFake(async (input) => {
+      if (input.Name === CA_PARAMETER) {
+        return { Parameter: { Name: CA_PARAMETER, Value: this.caValue ?? this.pmm.ca } };
+      }
       if (input.Name !== STATE_PARAMETER || this.state === undefined) {
         throw named('ParameterNotFound');
       }
@@ -182,6 +189,7 @@ export class Bed {
       })),
       pmmServerAddress: '10.0.0.5',
       pmmApiUrl: this.baseUrl,
+      caParameterName: CA_PARAMETER,
       adminSecretArn: ADMIN_ARN,
       enrolmentSecretArn: ENROLMENT_ARN,
       stateParameterName: STATE_PARAMETER,

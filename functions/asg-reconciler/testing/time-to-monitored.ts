@@ -152,7 +152,9 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
   let commandN = 0;
   mockClient(SSMClient)
     .on(GetParameterCommand)
-    .resolves({ Parameter: { Value: '{"version":1,"missingSince":{}}' } })
+    .callsFake(async (input) => ({
+      Parameter: { Value: input.Name === '/sim/ca' ? pmm.ca : '{"version":1,"missingSince":{}}' },
+    }))
     .on(PutParameterCommand)
     .resolves({})
     .on(DescribeInstanceInformationCommand)
@@ -229,6 +231,7 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
         adminSecretArn: 'arn:aws:secretsmanager:eu-west-1:1:secret:admin',
         enrolmentSecretArn: 'arn:aws:secretsmanager:eu-west-1:1:secret:enrolment',
         stateParameterName: '/sim/state',
+        caParameterName: '/sim/ca',
         missingGraceMs: 6 * 3_600_000,
       },
       clients: {
