@@ -146,6 +146,8 @@ async function scenario(name: string, registered: number): Promise<Summary & { w
       pmmApiUrl: url,
       adminSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-admin',
       enrolmentSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-enrolment',
+      reconcilerRoleArn: 'arn:aws:iam::123456789012:role/pmm-reconciler',
+      secretReaderArns: [],
       stateParameterName: '/bench/pmm-asg-reconciler/state',
       missingGraceMs: 6 * 3_600_000,
     },

@@ -57,7 +57,7 @@ export interface AsgReconcilerProps {
   readonly adminSecretArn: string;
   /**
    * `secret_readers`: roles that keep read access to the enrolment secret (besides the
-   * reconciler and instance credentials).
+   * reconciler and, while their install is in flight, the instances being enrolled).
    * @default []
    */
   readonly secretReaderArns?: string[];
@@ -90,6 +90,9 @@ export interface AsgReconcilerProps {
   /** SSM parameter of the RDS phase's state (RdsMonitoring.stateParameterName). @default none */
   readonly rdsStateParameterName?: string;
 }
+
+/** Sid of the enrolment secret's deny statement (the same as the Lambda's: enrolment-policy.ts). */
+export const ENROLMENT_DENY_SID = 'DenyReadsExceptReconcilerReadersAndBatch';
 
 /** The Auto Scaling events that trigger a run besides the schedule. */
 export const ASG_EVENT_DETAIL_TYPES = [
@@ -237,8 +240,13 @@ export class AsgReconciler extends Construct {
       }),
     });
     const roleName = oneAttribute(role, 'name');
-    // Issue 13: the value only for the reconciler, secret_readers and instance credentials
-    // (the monitored ASG roles, which the module cannot name, read it with their own roles).
+    const readerArns = props.secretReaderArns ?? [];
+    // Issue 13: Terraform creates the first, strictest version (the reconciler and
+    // secret_readers only, no instance); the Lambda owns every later one: it allows exactly
+    // the instances whose install is in flight and goes back to this when none is
+    // (functions/asg-reconciler/src/enrolment-policy.ts). Hence ignore_changes: a re-apply
+    // must not cut off an install in flight. secret_readers reach the policy through the
+    // Lambda's environment (SECRET_READER_ARNS) at its next run.
     new SecretsmanagerSecretPolicy(this, 'enrolment_secret_policy', {
       count,
       secretArn: enrolmentSecretArn,
@@ -247,15 +255,12 @@ export class AsgReconciler extends Construct {
         Version: '2012-10-17',
         Statement: [
           denyReadsExcept({
-            sid: 'OnlyReconcilerReadersAndInstancesRead',
-            allowedPrincipalArns: Fn.concat([
-              [oneAttribute(role, 'arn')],
-              props.secretReaderArns ?? [],
-            ]),
-            exemptInstanceCredentials: true,
+            sid: ENROLMENT_DENY_SID,
+            allowedPrincipalArns: Fn.concat([[oneAttribute(role, 'arn')], readerArns]),
           }),
         ],
       }),
+      lifecycle: { ignoreChanges: ['policy'] },
     });
     const vpcAccess = new IamRolePolicyAttachment(this, 'vpc_access', {
       count,
@@ -333,10 +338,17 @@ export class AsgReconciler extends Construct {
             Resource: props.adminSecretArn,
           },
           {
-            // Get: to reuse a stored token that still has enough life left.
-            Sid: 'WriteEnrolmentToken',
+            // Get: to reuse the stored credential while installs are in flight. Put: issue it,
+            // clear it. Resource policy: allow exactly the instances whose install is in
+            // flight (docs/reconciler.md, "The enrolment credential").
+            Sid: 'WriteEnrolmentCredential',
             Effect: 'Allow',
-            Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
+            Action: [
+              'secretsmanager:GetSecretValue',
+              'secretsmanager:PutSecretValue',
+              'secretsmanager:GetResourcePolicy',
+              'secretsmanager:PutResourcePolicy',
+            ],
             Resource: enrolmentSecretArn,
           },
         ],
@@ -370,6 +382,9 @@ export class AsgReconciler extends Construct {
           PMM_SERVER_ADDRESS: props.pmmPrivateIp,
           PMM_ADMIN_SECRET_ARN: props.adminSecretArn,
           PMM_ENROLMENT_SECRET_ARN: enrolmentSecretArn,
+          // The enrolment secret's policy never locks these out (the Lambda writes it).
+          RECONCILER_ROLE_ARN: oneAttribute(role, 'arn'),
+          SECRET_READER_ARNS: Fn.jsonencode(Fn.compact(readerArns)),
           RECONCILER_STATE_PARAMETER: stateParameterName,
           MONITORED_RDS: Fn.jsonencode(monitoredRds),
           RDS_STATE_PARAMETER: props.rdsStateParameterName ?? '',

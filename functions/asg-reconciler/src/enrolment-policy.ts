@@ -1,0 +1,151 @@
+/**
+ * The enrolment secret's resource policy, as the Lambda writes it (issue 13): only the
+ * instances whose install is in flight may read the value, besides the reconciler and
+ * `secret_readers`. Pure functions; the Lambda writes the result with PutResourcePolicy
+ * (BlockPublicPolicy on) and Terraform only creates the first, instance-free version.
+ *
+ * - `DenyReadsExceptReconcilerReadersAndBatch`: Deny `GetSecretValue` to every principal
+ *   (`"*"`, any account) unless its `aws:PrincipalArn` (for a role session: the role ARN) is
+ *   the reconciler or a reader, or the request is signed with the instance credentials of a
+ *   listed instance (`ec2:SourceInstanceARN`). Conditions are ANDed: a caller without
+ *   instance credentials has no `ec2:SourceInstanceARN`, so `StringNotEquals` holds for it.
+ *   An explicit deny wins over any identity policy of this account.
+ * - `AllowBatchInstancesOfThisAccount`: Allow `GetSecretValue` to a role session of this
+ *   account (`aws:PrincipalAccount`) on a listed instance, so the monitored ASG roles need no
+ *   identity grant. Access Analyzer / BlockPublicPolicy count a `"*"` principal restricted by
+ *   `aws:PrincipalAccount` to a known account as not public.
+ * With no instance listed, only the deny exists (nobody but the reconciler and the readers).
+ */
+
+export const READ_ACTION = 'secretsmanager:GetSecretValue';
+/** Secrets Manager's limit for a resource policy (characters). */
+export const MAX_POLICY_CHARS = 20_480;
+export const DENY_SID = 'DenyReadsExceptReconcilerReadersAndBatch';
+export const ALLOW_SID = 'AllowBatchInstancesOfThisAccount';
+
+export interface PolicyInputs {
+  /** The reconciler's role ARN (never locked out). */
+  readonly reconcilerRoleArn: string;
+  /** `secret_readers` (never locked out). */
+  readonly readerArns: readonly string[];
+  /** The account of the secret (and of the monitored instances). */
+  readonly accountId: string;
+}
+
+/** Where a secret lives, parsed from its ARN (arn:PARTITION:secretsmanager:REGION:ACCOUNT:...). */
+export interface ArnParts {
+  readonly partition: string;
+  readonly region: string;
+  readonly accountId: string;
+}
+
+export function arnParts(secretArn: string): ArnParts {
+  const p = secretArn.split(':');
+  if (p.length < 7 || p[0] !== 'arn' || p[2] !== 'secretsmanager' || !/^\d{12}$/.test(p[4])) {
+    throw new Error(`not a Secrets Manager secret ARN: ${secretArn}`);
+  }
+  return { partition: p[1], region: p[3], accountId: p[4] };
+}
+
+/** `arn:PARTITION:ec2:REGION:ACCOUNT:instance/ID` (what `ec2:SourceInstanceARN` holds). */
+export function instanceArn(where: ArnParts, instanceId: string): string {
+  if (!/^i-[0-9A-Za-z]+$/.test(instanceId)) throw new Error(`not an instance ID: ${instanceId}`);
+  return `arn:${where.partition}:ec2:${where.region}:${where.accountId}:instance/${instanceId}`;
+}
+
+/** The policy document (compact JSON) allowing exactly `instanceArns` besides the principals. */
+export function buildEnrolmentPolicy(
+  inputs: PolicyInputs,
+  instanceArns: readonly string[],
+): string {
+  const principals = [...new Set([inputs.reconcilerRoleArn, ...inputs.readerArns])].filter(
+    (a) => a !== '',
+  );
+  if (principals.length === 0) throw new Error('the reconciler role ARN is required');
+  const instances = [...new Set(instanceArns)].sort();
+  const deny: Record<string, unknown> = {
+    Sid: DENY_SID,
+    Effect: 'Deny',
+    Principal: '*',
+    Action: READ_ACTION,
+    Resource: '*',
+    Condition: {
+      ArnNotEquals: { 'aws:PrincipalArn': principals },
+      ...(instances.length > 0 ? { StringNotEquals: { 'ec2:SourceInstanceARN': instances } } : {}),
+    },
+  };
+  const statements: Record<string, unknown>[] = [deny];
+  if (instances.length > 0) {
+    statements.push({
+      Sid: ALLOW_SID,
+      Effect: 'Allow',
+      Principal: { AWS: '*' },
+      Action: READ_ACTION,
+      Resource: '*',
+      Condition: {
+        StringEquals: {
+          'aws:PrincipalAccount': inputs.accountId,
+          'ec2:SourceInstanceARN': instances,
+        },
+      },
+    });
+  }
+  return JSON.stringify({ Version: '2012-10-17', Statement: statements });
+}
+
+/**
+ * The largest prefix of `wanted` (instance ARNs, in the caller's priority order) whose policy
+ * stays within {@link MAX_POLICY_CHARS}: `included` go into `policy`, `excluded` wait for a
+ * later run. Throws when even the instance-free policy does not fit (too many readers).
+ */
+export function fitEnrolmentPolicy(
+  inputs: PolicyInputs,
+  wanted: readonly string[],
+  maxChars = MAX_POLICY_CHARS,
+): { policy: string; included: string[]; excluded: string[] } {
+  const unique = [...new Set(wanted)];
+  const fits = (n: number) => buildEnrolmentPolicy(inputs, unique.slice(0, n)).length <= maxChars;
+  if (!fits(0)) throw new Error('the enrolment secret policy exceeds 20 KB without any instance');
+  let lo = 0;
+  let hi = unique.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (fits(mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  const included = unique.slice(0, lo);
+  return {
+    policy: buildEnrolmentPolicy(inputs, included),
+    included,
+    excluded: unique.slice(lo),
+  };
+}
+
+/**
+ * The instance ARNs a policy (as GetResourcePolicy returns it) allows; [] for a policy
+ * without our allow statement (Terraform's first version, or none); undefined when the text
+ * is not JSON (unknown).
+ */
+export function allowedInstanceArns(policy: string | undefined): string[] | undefined {
+  if (policy === undefined || policy.trim() === '') return [];
+  let doc: { Statement?: unknown };
+  try {
+    doc = JSON.parse(policy) as { Statement?: unknown };
+  } catch {
+    return undefined;
+  }
+  const statements = Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement];
+  const out = new Set<string>();
+  for (const s of statements as { Sid?: string; Effect?: string; Condition?: unknown }[]) {
+    if (s?.Sid !== ALLOW_SID || s.Effect !== 'Allow') continue;
+    const v = (s.Condition as { StringEquals?: Record<string, unknown> } | undefined)
+      ?.StringEquals?.['ec2:SourceInstanceARN'];
+    for (const a of Array.isArray(v) ? v : [v]) if (typeof a === 'string') out.add(a);
+  }
+  return [...out].sort();
+}
+
+/** The instance ID at the end of an instance ARN. */
+export function instanceIdOf(arn: string): string {
+  return arn.slice(arn.lastIndexOf('/') + 1);
+}
