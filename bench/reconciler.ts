@@ -1,8 +1,8 @@
 /**
  * Reconciler benchmark: 1,000 InService instances across 10 ASGs, 50 ms per AWS call and per
  * PMM call (a real local HTTP server). Targets: steady state issues 0 SendCommand calls and
- * finishes in < 2 s (1 PMM request, no enrolment token); 200 new instances take <= 4
- * SendCommand calls (after minting one enrolment token). Also prints the zip size
+ * finishes in < 2 s (1 PMM request, no enrolment credential); 200 new instances take <= 4
+ * SendCommand calls (after issuing one enrolment credential). Also prints the zip size
  * and the cold import time of the bundle.
  *
  * Time to monitored (simulated clock, the real reconcile() against the fake PMM): 1,000
@@ -15,7 +15,9 @@
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
+  GetResourcePolicyCommand,
   GetSecretValueCommand,
+  PutResourcePolicyCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
@@ -55,11 +57,20 @@ function mockAws(): void {
       LifecycleState: 'InService',
     })),
   }));
-  // The enrolment secret holds no token yet: the run that enrols mints one (Grafana calls)
-  // and writes it (PutSecretValue).
+  // The enrolment secret holds no credential yet: the run that enrols issues one (Grafana
+  // calls), writes it (PutSecretValue) and the policy that lets the instances read it.
   const sm = mockClient(SecretsManagerClient);
   sm.on(GetSecretValueCommand).callsFake(async () => (await delay(), { SecretString: PASSWORD }));
   sm.on(PutSecretValueCommand).callsFake(async () => (await delay(), { VersionId: 'v1' }));
+  let policy: string | undefined;
+  sm.on(GetResourcePolicyCommand).callsFake(
+    async () => (await delay(), { ResourcePolicy: policy }),
+  );
+  sm.on(PutResourcePolicyCommand).callsFake(async (input) => {
+    await delay();
+    policy = input.ResourcePolicy;
+    return {};
+  });
   mockClient(AutoScalingClient)
     .on(DescribeAutoScalingGroupsCommand)
     .callsFake(async (input) => {

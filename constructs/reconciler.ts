@@ -115,8 +115,8 @@ export class AsgReconciler extends Construct {
   /** null when not created. */
   public readonly roleArn: string;
   /**
-   * The enrolment secret (the Lambda writes a short-lived PMM registration token to it; the
-   * monitored ASG roles read it). null when not created.
+   * The enrolment secret (the Lambda writes the PMM enrolment credential to it while installs
+   * are in flight; only the instances being enrolled may read it). null when not created.
    */
   public readonly enrolmentSecretArn: string;
   /** null when not created. */
@@ -189,18 +189,18 @@ export class AsgReconciler extends Construct {
       referencedSecurityGroupId: sgId,
     });
 
-    // ---- the enrolment secret: the Lambda writes short-lived registration tokens ----
+    // ---- the enrolment secret: the Lambda writes the enrolment credential ----
     // No secret version from Terraform: the Lambda creates every version (PutSecretValue works
     // on a secret without versions; until the first one, GetSecretValue answers
-    // ResourceNotFoundException, which the Lambda reads as "no token yet"), so Terraform never
-    // fights it over the value. Recovery window 0: the value is a token that expires within
-    // the hour and is minted again on demand, nothing worth recovering, and a re-created
-    // module can reuse the fixed name at once.
+    // ResourceNotFoundException, which the Lambda reads as "nothing stored"), so Terraform
+    // never fights it over the value. Recovery window 0: the value is a password revoked once
+    // no install is in flight and issued again on demand, nothing worth recovering, and a
+    // re-created module can reuse the fixed name at once.
     const enrolmentSecret = new SecretsmanagerSecret(this, 'enrolment_secret', {
       count,
       name: `${props.namePrefix}-pmm-enrolment-token`,
       description:
-        'Short-lived PMM service-account token the ASG reconciler writes for instance registration',
+        'PMM enrolment credential the ASG reconciler writes while instance registrations are in flight',
       recoveryWindowInDays: 0,
       tags: { Name: `${props.namePrefix}-pmm-enrolment-token` },
     });

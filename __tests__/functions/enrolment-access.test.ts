@@ -1,7 +1,7 @@
 import { SendCommandCommand } from '@aws-sdk/client-ssm';
 import { inspect } from 'node:util';
-import { allowedInstanceArns } from '../../functions/asg-reconciler/src/enrolment-policy';
-import { arnOf, Bed, named } from '../../functions/asg-reconciler/testing/harness';
+import { allowedInstanceIds } from '../../functions/asg-reconciler/src/enrolment-policy';
+import { Bed, named } from '../../functions/asg-reconciler/testing/harness';
 import { ListCommandsCommand } from '@aws-sdk/client-ssm';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 
@@ -19,7 +19,7 @@ describe('enrolment credential lifecycle', () => {
   beforeEach(() => bed.start());
   afterEach(() => bed.stop());
 
-  const allowed = () => allowedInstanceArns(bed.policy);
+  const allowed = () => allowedInstanceIds(bed.policy);
   const stored = () => JSON.parse(bed.enrolmentSecret ?? '{}') as Record<string, string>;
   const user = () => bed.pmm.users.find((u) => u.login === LOGIN)!;
   /** Installs of these instances keep running once sent (SSM and ListCommands say so). */
@@ -59,7 +59,7 @@ describe('enrolment credential lifecycle', () => {
     expect(r1.summary?.enrolmentAccess).toBe('kept');
     const password = stored().password;
     expect(user().password).toBe(password);
-    expect(allowed()).toEqual([arnOf('i-1')]);
+    expect(allowed()).toEqual(['i-1']);
 
     // Run 2: i-2 launched while i-1 still installs. Same credential (a new password would cut
     // i-1 off if it has not registered yet); both may read; i-2 finishes, i-1 does not.
@@ -76,11 +76,8 @@ describe('enrolment credential lifecycle', () => {
     expect(stored().password).toBe(password);
     expect(user().password).toBe(password);
     // While sending: i-1 and i-2; after: narrowed to i-1, the one still in flight.
-    expect(allowedInstanceArns(bed.policyWrites[policiesBefore])).toEqual([
-      arnOf('i-1'),
-      arnOf('i-2'),
-    ]);
-    expect(allowed()).toEqual([arnOf('i-1')]);
+    expect(allowedInstanceIds(bed.policyWrites[policiesBefore])).toEqual(['i-1', 'i-2']);
+    expect(allowed()).toEqual(['i-1']);
 
     // Run 3: i-1 finished. Nothing in flight: revoked.
     stillRunning([]);
@@ -111,7 +108,7 @@ describe('enrolment credential lifecycle', () => {
       },
     });
     expect(r1.summary?.enrolmentAccess).toBe('deferred');
-    expect(allowed()).toEqual([arnOf('i-1')]);
+    expect(allowed()).toEqual(['i-1']);
     const password = stored().password;
 
     // Next run, nothing to enrol (i-1 registered meanwhile), install still in flight: kept.
@@ -152,7 +149,7 @@ describe('enrolment credential lifecycle', () => {
     // The stored value was cleared first, but the password still works and i-1 may still read:
     // the next run tries again.
     expect(user().password).toBe(password);
-    expect(allowed()).toEqual([arnOf('i-1')]);
+    expect(allowed()).toEqual(['i-1']);
 
     bed.pmm.faults.length = 0;
     const r1 = await bed.run();
@@ -171,7 +168,7 @@ describe('enrolment credential lifecycle', () => {
     const r = await bed.run({ options: { backoffBaseMs: 1, installWaitMs: 0 } });
     expect(r.summary?.enrolmentAccess).toBe('unknown');
     expect(user().password).toBe(password);
-    expect(allowed()).toEqual([arnOf('i-1')]);
+    expect(allowed()).toEqual(['i-1']);
   });
 
   it('touches only the enrolment user: other users, similar logins included, keep their passwords', async () => {
@@ -205,24 +202,21 @@ describe('enrolment credential lifecycle', () => {
   });
 
   it('caps the instances allowed at once (20 KB policy): the rest wait for the next run', async () => {
-    const ids = Array.from(
-      { length: 300 },
-      (_, n) => `i-${String(n + 1).padStart(17, '0')}`,
-    );
+    const ids = Array.from({ length: 500 }, (_, n) => `i-${String(n + 1).padStart(17, '0')}`);
     bed.groups = { db: ids.map((id) => [id, 'InService']) };
     stillRunning(ids);
     const r = await bed.run({ options: { installWaitMs: 0 } });
     const sent = bed.ssm
       .commandCalls(SendCommandCommand)
       .flatMap((c) => c.args[0].input.InstanceIds ?? []);
-    expect(sent.length).toBeGreaterThan(100);
-    expect(sent.length).toBeLessThan(300);
+    expect(sent.length).toBeGreaterThan(250);
+    expect(sent.length).toBeLessThan(500);
     for (const p of bed.policyWrites) expect(p.length).toBeLessThanOrEqual(20_480);
     // Everything sent could read; nothing else could.
-    expect(allowedInstanceArns(bed.policyWrites[0])).toEqual(sent.map(arnOf).sort());
+    expect(allowedInstanceIds(bed.policyWrites[0])).toEqual([...sent].sort());
     const summary = r.summary ?? (r.error as { summary: NonNullable<typeof r.summary> }).summary;
     expect(summary.failed).toEqual([]);
     const waiting = summary.skipped.filter((s) => /enrolment secret policy is full/.test(s.reason));
-    expect(waiting).toHaveLength(300 - sent.length);
+    expect(waiting).toHaveLength(500 - sent.length);
   });
 });

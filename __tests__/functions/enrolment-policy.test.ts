@@ -1,20 +1,18 @@
 import {
   ALLOW_SID,
-  allowedInstanceArns,
-  arnParts,
+  accountOf,
+  allowedInstanceIds,
   buildEnrolmentPolicy,
   DENY_SID,
   fitEnrolmentPolicy,
-  instanceArn,
+  instancePattern,
   MAX_POLICY_CHARS,
   PolicyInputs,
 } from '../../functions/asg-reconciler/src/enrolment-policy';
 import { ENROLMENT_DENY_SID } from '../../constructs/reconciler';
 
 const ACCOUNT = '123456789012';
-const WHERE = arnParts(
-  `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:pmm-enrolment-token-AbC`,
-);
+const SECRET = `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:pmm-enrolment-token-AbC`;
 const RECONCILER = `arn:aws:iam::${ACCOUNT}:role/pmm-reconciler-abc`;
 const READER = `arn:aws:iam::${ACCOUNT}:role/dba`;
 const INPUTS: PolicyInputs = {
@@ -23,7 +21,15 @@ const INPUTS: PolicyInputs = {
   accountId: ACCOUNT,
 };
 const id = (n: number) => `i-${n.toString(16).padStart(17, '0')}`;
-const arn = (n: number) => instanceArn(WHERE, id(n));
+/** What ec2:SourceInstanceARN holds for instance n's credentials. */
+const arn = (n: number) => `arn:aws:ec2:eu-west-1:${ACCOUNT}:instance/${id(n)}`;
+const glob = (pattern: string, v: string) =>
+  new RegExp(
+    `^${pattern
+      .split('*')
+      .map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  ).test(v);
 
 interface Request {
   /** aws:PrincipalArn (the role ARN of a role session). */
@@ -66,6 +72,10 @@ function decide(policy: string, r: Request): 'allow' | 'deny' {
           case 'StringNotEquals':
           case 'ArnNotEquals':
             return v === undefined || !values.includes(v);
+          case 'StringLike':
+            return v !== undefined && values.some((p) => glob(p, v));
+          case 'StringNotLike':
+            return v === undefined || !values.some((p) => glob(p, v));
           default:
             throw new Error(`unexpected operator ${op}`);
         }
@@ -84,7 +94,7 @@ function decide(policy: string, r: Request): 'allow' | 'deny' {
 
 describe('enrolment secret policy (pure)', () => {
   it('allows exactly the batch instances of this account, never others; never locks out the reconciler or readers', () => {
-    const batch = [arn(1), arn(2)];
+    const batch = [id(1), id(2)];
     const policy = buildEnrolmentPolicy(INPUTS, batch);
     const monitoredRole = `arn:aws:iam::${ACCOUNT}:role/db-hosts`;
     const cases: [Request, 'allow' | 'deny'][] = [
@@ -169,7 +179,7 @@ describe('enrolment secret policy (pure)', () => {
         Condition: { ArnNotEquals: { 'aws:PrincipalArn': [RECONCILER, READER] } },
       },
     ]);
-    expect(allowedInstanceArns(policy)).toEqual([]);
+    expect(allowedInstanceIds(policy)).toEqual([]);
     const anyInstance = {
       principalArn: `arn:aws:iam::${ACCOUNT}:role/db-hosts`,
       principalAccount: ACCOUNT,
@@ -185,36 +195,34 @@ describe('enrolment secret policy (pure)', () => {
   });
 
   it('is not "public": the "*" allow is restricted to this account (aws:PrincipalAccount)', () => {
-    const doc = JSON.parse(buildEnrolmentPolicy(INPUTS, [arn(1)]));
+    const doc = JSON.parse(buildEnrolmentPolicy(INPUTS, [id(1)]));
     const allow = doc.Statement.find((s: { Sid: string }) => s.Sid === ALLOW_SID);
     expect(allow.Principal).toEqual({ AWS: '*' });
     expect(allow.Condition).toEqual({
-      StringEquals: { 'aws:PrincipalAccount': ACCOUNT, 'ec2:SourceInstanceARN': [arn(1)] },
+      StringEquals: { 'aws:PrincipalAccount': ACCOUNT },
+      StringLike: { 'ec2:SourceInstanceARN': [`*:instance/${id(1)}`] },
     });
     // The only Allow, and only for GetSecretValue.
     expect(doc.Statement.filter((s: { Effect: string }) => s.Effect === 'Allow')).toHaveLength(1);
   });
 
-  it('round-trips the instance list through allowedInstanceArns; unknown text is undefined', () => {
-    const list = [arn(3), arn(1), arn(2), arn(1)];
-    expect(allowedInstanceArns(buildEnrolmentPolicy(INPUTS, list))).toEqual([
-      arn(1),
-      arn(2),
-      arn(3),
-    ]);
-    expect(allowedInstanceArns(undefined)).toEqual([]);
-    expect(allowedInstanceArns('not json')).toBeUndefined();
+  it('round-trips the instance list through allowedInstanceIds; unknown text is undefined', () => {
+    const list = [id(3), id(1), id(2), id(1)];
+    expect(allowedInstanceIds(buildEnrolmentPolicy(INPUTS, list))).toEqual([id(1), id(2), id(3)]);
+    expect(allowedInstanceIds(undefined)).toEqual([]);
+    expect(allowedInstanceIds('not json')).toBeUndefined();
     // Pretty-printed (as GetResourcePolicy may answer) reads the same.
-    const pretty = JSON.stringify(JSON.parse(buildEnrolmentPolicy(INPUTS, [arn(5)])), null, 2);
-    expect(allowedInstanceArns(pretty)).toEqual([arn(5)]);
+    const pretty = JSON.stringify(JSON.parse(buildEnrolmentPolicy(INPUTS, [id(5)])), null, 2);
+    expect(allowedInstanceIds(pretty)).toEqual([id(5)]);
   });
 
   it('caps the instances so the policy stays within 20 KB, in the order given', () => {
-    const wanted = Array.from({ length: 400 }, (_, n) => arn(n));
+    const wanted = Array.from({ length: 600 }, (_, n) => id(n));
     const fit = fitEnrolmentPolicy(INPUTS, wanted);
     expect(fit.policy.length).toBeLessThanOrEqual(MAX_POLICY_CHARS);
-    expect(fit.included.length).toBeGreaterThan(100);
-    expect(fit.included.length).toBeLessThan(400);
+    // About 300 real (17-hex-digit) instance IDs fit beside a reader.
+    expect(fit.included.length).toBeGreaterThan(250);
+    expect(fit.included.length).toBeLessThan(600);
     expect(fit.included).toEqual(wanted.slice(0, fit.included.length));
     expect(fit.excluded).toEqual(wanted.slice(fit.included.length));
     // One more would not fit.
@@ -232,9 +240,11 @@ describe('enrolment secret policy (pure)', () => {
   });
 
   it('refuses what is not an instance ID or a secret ARN', () => {
-    expect(() => instanceArn(WHERE, 'i-1"}]')).toThrow(/not an instance ID/);
-    expect(() => arnParts('arn:aws:iam::123456789012:role/x')).toThrow(/not a Secrets Manager/);
-    expect(instanceArn(WHERE, 'i-0abc')).toBe(`arn:aws:ec2:eu-west-1:${ACCOUNT}:instance/i-0abc`);
+    expect(() => instancePattern('i-1"}]')).toThrow(/not an instance ID/);
+    expect(() => buildEnrolmentPolicy(INPUTS, ['i-1', '*'])).toThrow(/not an instance ID/);
+    expect(() => accountOf('arn:aws:iam::123456789012:role/x')).toThrow(/not a Secrets Manager/);
+    expect(accountOf(SECRET)).toBe(ACCOUNT);
+    expect(instancePattern('i-0abc')).toBe('*:instance/i-0abc');
     expect(() =>
       buildEnrolmentPolicy({ ...INPUTS, reconcilerRoleArn: '', readerArns: [] }, []),
     ).toThrow(/reconciler role ARN/);

@@ -9,7 +9,7 @@ export interface ReconcilerConfig {
   readonly pmmApiUrl: string;
   /** Secrets Manager ARN of the PMM admin password (read by the Lambda only). */
   readonly adminSecretArn: string;
-  /** Secrets Manager ARN of the enrolment token the Lambda writes and the instances read. */
+  /** Secrets Manager ARN of the enrolment credential the Lambda writes and the instances read. */
   readonly enrolmentSecretArn: string;
   /** The Lambda's own role ARN: never locked out of the enrolment secret by its policy. */
   readonly reconcilerRoleArn: string;

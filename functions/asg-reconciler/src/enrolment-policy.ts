@@ -7,14 +7,18 @@
  * - `DenyReadsExceptReconcilerReadersAndBatch`: Deny `GetSecretValue` to every principal
  *   (`"*"`, any account) unless its `aws:PrincipalArn` (for a role session: the role ARN) is
  *   the reconciler or a reader, or the request is signed with the instance credentials of a
- *   listed instance (`ec2:SourceInstanceARN`). Conditions are ANDed: a caller without
- *   instance credentials has no `ec2:SourceInstanceARN`, so `StringNotEquals` holds for it.
+ *   listed instance (`ec2:SourceInstanceARN` matching `*:instance/<id>`). Conditions are ANDed:
+ *   a caller without instance credentials has no `ec2:SourceInstanceARN`, so `StringNotLike`
+ *   holds for it.
  *   An explicit deny wins over any identity policy of this account.
  * - `AllowBatchInstancesOfThisAccount`: Allow `GetSecretValue` to a role session of this
  *   account (`aws:PrincipalAccount`) on a listed instance, so the monitored ASG roles need no
  *   identity grant. Access Analyzer / BlockPublicPolicy count a `"*"` principal restricted by
  *   `aws:PrincipalAccount` to a known account as not public.
  * With no instance listed, only the deny exists (nobody but the reconciler and the readers).
+ * Instances are listed as `*:instance/<id>` rather than full ARNs (half the characters, so
+ * twice as many fit in 20 KB): instance IDs are unique, and the allow is pinned to this
+ * account by `aws:PrincipalAccount`.
  */
 
 export const READ_ACTION = 'secretsmanager:GetSecretValue';
@@ -32,37 +36,30 @@ export interface PolicyInputs {
   readonly accountId: string;
 }
 
-/** Where a secret lives, parsed from its ARN (arn:PARTITION:secretsmanager:REGION:ACCOUNT:...). */
-export interface ArnParts {
-  readonly partition: string;
-  readonly region: string;
-  readonly accountId: string;
-}
-
-export function arnParts(secretArn: string): ArnParts {
+/** The account of a Secrets Manager secret, from its ARN (arn:PARTITION:secretsmanager:REGION:ACCOUNT:...). */
+export function accountOf(secretArn: string): string {
   const p = secretArn.split(':');
   if (p.length < 7 || p[0] !== 'arn' || p[2] !== 'secretsmanager' || !/^\d{12}$/.test(p[4])) {
     throw new Error(`not a Secrets Manager secret ARN: ${secretArn}`);
   }
-  return { partition: p[1], region: p[3], accountId: p[4] };
+  return p[4];
 }
 
-/** `arn:PARTITION:ec2:REGION:ACCOUNT:instance/ID` (what `ec2:SourceInstanceARN` holds). */
-export function instanceArn(where: ArnParts, instanceId: string): string {
-  if (!/^i-[0-9A-Za-z]+$/.test(instanceId)) throw new Error(`not an instance ID: ${instanceId}`);
-  return `arn:${where.partition}:ec2:${where.region}:${where.accountId}:instance/${instanceId}`;
+const INSTANCE_ID = /^i-[0-9A-Za-z]+$/;
+
+/** The `ec2:SourceInstanceARN` pattern of one instance (`*:instance/<id>`). */
+export function instancePattern(instanceId: string): string {
+  if (!INSTANCE_ID.test(instanceId)) throw new Error(`not an instance ID: ${instanceId}`);
+  return `*:instance/${instanceId}`;
 }
 
-/** The policy document (compact JSON) allowing exactly `instanceArns` besides the principals. */
-export function buildEnrolmentPolicy(
-  inputs: PolicyInputs,
-  instanceArns: readonly string[],
-): string {
+/** The policy document (compact JSON) allowing exactly `instanceIds` besides the principals. */
+export function buildEnrolmentPolicy(inputs: PolicyInputs, instanceIds: readonly string[]): string {
   const principals = [...new Set([inputs.reconcilerRoleArn, ...inputs.readerArns])].filter(
     (a) => a !== '',
   );
   if (principals.length === 0) throw new Error('the reconciler role ARN is required');
-  const instances = [...new Set(instanceArns)].sort();
+  const instances = [...new Set(instanceIds)].sort().map(instancePattern);
   const deny: Record<string, unknown> = {
     Sid: DENY_SID,
     Effect: 'Deny',
@@ -71,7 +68,7 @@ export function buildEnrolmentPolicy(
     Resource: '*',
     Condition: {
       ArnNotEquals: { 'aws:PrincipalArn': principals },
-      ...(instances.length > 0 ? { StringNotEquals: { 'ec2:SourceInstanceARN': instances } } : {}),
+      ...(instances.length > 0 ? { StringNotLike: { 'ec2:SourceInstanceARN': instances } } : {}),
     },
   };
   const statements: Record<string, unknown>[] = [deny];
@@ -83,10 +80,8 @@ export function buildEnrolmentPolicy(
       Action: READ_ACTION,
       Resource: '*',
       Condition: {
-        StringEquals: {
-          'aws:PrincipalAccount': inputs.accountId,
-          'ec2:SourceInstanceARN': instances,
-        },
+        StringEquals: { 'aws:PrincipalAccount': inputs.accountId },
+        StringLike: { 'ec2:SourceInstanceARN': instances },
       },
     });
   }
@@ -94,7 +89,7 @@ export function buildEnrolmentPolicy(
 }
 
 /**
- * The largest prefix of `wanted` (instance ARNs, in the caller's priority order) whose policy
+ * The largest prefix of `wanted` (instance IDs, in the caller's priority order) whose policy
  * stays within {@link MAX_POLICY_CHARS}: `included` go into `policy`, `excluded` wait for a
  * later run. Throws when even the instance-free policy does not fit (too many readers).
  */
@@ -122,11 +117,11 @@ export function fitEnrolmentPolicy(
 }
 
 /**
- * The instance ARNs a policy (as GetResourcePolicy returns it) allows; [] for a policy
- * without our allow statement (Terraform's first version, or none); undefined when the text
- * is not JSON (unknown).
+ * The instance IDs a policy (as GetResourcePolicy returns it) allows; [] for a policy without
+ * our allow statement (Terraform's first version, or none); undefined when the text is not
+ * JSON (unknown).
  */
-export function allowedInstanceArns(policy: string | undefined): string[] | undefined {
+export function allowedInstanceIds(policy: string | undefined): string[] | undefined {
   if (policy === undefined || policy.trim() === '') return [];
   let doc: { Statement?: unknown };
   try {
@@ -138,14 +133,12 @@ export function allowedInstanceArns(policy: string | undefined): string[] | unde
   const out = new Set<string>();
   for (const s of statements as { Sid?: string; Effect?: string; Condition?: unknown }[]) {
     if (s?.Sid !== ALLOW_SID || s.Effect !== 'Allow') continue;
-    const v = (s.Condition as { StringEquals?: Record<string, unknown> } | undefined)
-      ?.StringEquals?.['ec2:SourceInstanceARN'];
-    for (const a of Array.isArray(v) ? v : [v]) if (typeof a === 'string') out.add(a);
+    const v = (s.Condition as { StringLike?: Record<string, unknown> } | undefined)?.StringLike?.[
+      'ec2:SourceInstanceARN'
+    ];
+    for (const a of Array.isArray(v) ? v : [v]) {
+      if (typeof a === 'string') out.add(a.slice(a.lastIndexOf('/') + 1));
+    }
   }
   return [...out].sort();
-}
-
-/** The instance ID at the end of an instance ARN. */
-export function instanceIdOf(arn: string): string {
-  return arn.slice(arn.lastIndexOf('/') + 1);
 }

@@ -1,13 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { AwsIo } from './aws';
-import {
-  allowedInstanceArns,
-  ArnParts,
-  fitEnrolmentPolicy,
-  instanceArn,
-  instanceIdOf,
-  PolicyInputs,
-} from './enrolment-policy';
+import { allowedInstanceIds, fitEnrolmentPolicy, PolicyInputs } from './enrolment-policy';
 import { PmmApi } from './pmm-api';
 import { Redactor } from './redact';
 import { errorMessage, errorName } from './util';
@@ -77,7 +70,6 @@ export interface EnrolmentAccessDeps {
   readonly pmmAs: (username: string, password: string) => PmmApi;
   readonly aws: AwsIo;
   readonly secretArn: string;
-  readonly where: ArnParts;
   readonly policy: PolicyInputs;
   readonly now: () => number;
   readonly log: (entry: Record<string, unknown>) => void;
@@ -89,7 +81,7 @@ export interface EnrolmentAccessDeps {
 }
 
 export class EnrolmentAccess {
-  /** Instance ARNs the policy allows, as read at the start or last written; undefined: unknown. */
+  /** Instance IDs the policy allows, as read at the start or last written; undefined: unknown. */
   private allowed: string[] | undefined;
   private credential?: Promise<CredentialSource>;
   /** This run changed the policy or the credential: `settle` must look. */
@@ -101,7 +93,7 @@ export class EnrolmentAccess {
   /** Reads the current policy (GetResourcePolicy, one call a run). A failure leaves it unknown. */
   async load(): Promise<void> {
     try {
-      this.allowed = allowedInstanceArns(await this.d.aws.secretPolicy(this.d.secretArn));
+      this.allowed = allowedInstanceIds(await this.d.aws.secretPolicy(this.d.secretArn));
     } catch (e) {
       this.allowed = undefined;
       this.d.log({
@@ -118,14 +110,11 @@ export class EnrolmentAccess {
    * policy cannot be written.
    */
   async allow(ids: readonly string[], inFlight: readonly string[] | undefined): Promise<string[]> {
-    const keep = inFlight
-      ? inFlight.map((id) => instanceArn(this.d.where, id))
-      : (this.allowed ?? []);
+    const keep = inFlight ?? this.allowed ?? [];
     const wanted = [...keep, ...(this.touched ? (this.allowed ?? []) : [])];
-    const fresh = ids.map((id) => instanceArn(this.d.where, id));
-    const { policy, included, excluded } = fitEnrolmentPolicy(this.d.policy, [...wanted, ...fresh]);
+    const { policy, included, excluded } = fitEnrolmentPolicy(this.d.policy, [...wanted, ...ids]);
     await this.write(policy, included);
-    return excluded.map(instanceIdOf).filter((id) => ids.includes(id));
+    return excluded.filter((id) => ids.includes(id));
   }
 
   private async write(policy: string, included: string[]): Promise<void> {
@@ -228,10 +217,7 @@ export class EnrolmentAccess {
     }
     const inFlight = [...new Set([...flying.keys(), ...pending])];
     if (inFlight.length > 0) {
-      const { policy, included } = fitEnrolmentPolicy(
-        this.d.policy,
-        inFlight.map((id) => instanceArn(this.d.where, id)),
-      );
+      const { policy, included } = fitEnrolmentPolicy(this.d.policy, inFlight);
       await this.write(policy, included);
       return 'kept';
     }

@@ -42,7 +42,7 @@ function field(value: string, what: string): string {
 export interface InstallParameters {
   /** Private IP of the PMM instance. */
   readonly pmmServerAddress: string;
-  /** Secrets Manager ARN of the enrolment token (never the admin secret). */
+  /** Secrets Manager ARN of the enrolment credential (never the admin secret). */
   readonly enrolmentSecretArn: string;
   readonly targets: readonly EnrolTarget[];
   /** `managed_by` label value the script puts on the services it adds (the ownership marker). */

@@ -2,7 +2,7 @@ import { AwsClients, AwsIo } from './aws';
 import { ReconcilerConfig } from './config';
 import { decide, EnrolTarget, ownedInstance, Plan, Problem, Retirement } from './decide';
 import { CredentialSource, EnrolmentAccess, SettleResult } from './enrolment';
-import { arnParts } from './enrolment-policy';
+import { accountOf } from './enrolment-policy';
 import { trackMissing } from './grace';
 import { COMMAND_COMMENT, InstallTunables, Outcome, problem, runInstall } from './install';
 import { PmmApi, PmmRequestError } from './pmm-api';
@@ -194,7 +194,6 @@ export async function reconcile(deps: ReconcileDeps): Promise<Summary> {
       redactor,
     });
     const executionTimeoutSeconds = o.executionTimeoutSeconds ?? 1200;
-    const where = arnParts(cfg.enrolmentSecretArn);
     access = new EnrolmentAccess({
       pmm,
       pmmAs: (username, pw) =>
@@ -210,11 +209,10 @@ export async function reconcile(deps: ReconcileDeps): Promise<Summary> {
         }),
       aws,
       secretArn: cfg.enrolmentSecretArn,
-      where,
       policy: {
         reconcilerRoleArn: cfg.reconcilerRoleArn,
         readerArns: cfg.secretReaderArns,
-        accountId: where.accountId,
+        accountId: accountOf(cfg.enrolmentSecretArn),
       },
       now,
       log,
