@@ -8,7 +8,8 @@ import { errorMessage, errorName, mapLimit } from './util';
 /** Comment prefix of the reconciler's install commands (how later runs find them). */
 export const COMMAND_COMMENT = 'pmm-reconciler: enrol';
 
-export type Outcome = 'enrolled' | 'already-exists' | 'busy' | 'pending' | 'failed';
+/** `pending`: not sent this run; `running`: sent (or followed) and still running at the end. */
+export type Outcome = 'enrolled' | 'already-exists' | 'busy' | 'pending' | 'running' | 'failed';
 
 export interface InstallTunables {
   readonly batchSize: number;
@@ -258,7 +259,7 @@ export async function runInstall(
     if (waiting.length === 0) break;
     if (ctx.now() + o.pollIntervalMs >= deadline || ctx.remainingMs() <= margin) {
       for (const s of waiting) {
-        outcomes.set(s.target, 'pending');
+        outcomes.set(s.target, 'running');
         const by = s.followed ? ', sent by an earlier run' : '';
         ctx.skipped.push(problem(s.target, `install still running (command ${s.commandId}${by})`));
       }

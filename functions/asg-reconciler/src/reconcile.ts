@@ -153,7 +153,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<Summary> {
   let plan: Plan | undefined;
   let access: EnrolmentAccess | undefined;
   let settled: SettleResult | undefined;
-  /** Instances whose install this run left running (or did not send yet). */
+  /** Instances whose install this run left running (ListCommands may not list it yet). */
   const pendingInstalls = new Set<string>();
   const deferredOrFailed = (target: EnrolTarget, what: string, e: unknown) => {
     if (e instanceof PmmRequestError && e.kind === 'deadline') {
@@ -338,7 +338,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<Summary> {
         onSent: deps.onSent,
       });
       for (const [t, outcome] of outcomes) {
-        if (outcome === 'pending') pendingInstalls.add(t.instanceId);
+        if (outcome === 'running') pendingInstalls.add(t.instanceId);
         else pendingInstalls.delete(t.instanceId);
       }
       return outcomes;
