@@ -13,6 +13,7 @@
  *   npm run bench:reconciler
  */
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { buildEnrolmentPolicy } from '../functions/asg-reconciler/src/enrolment-policy';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
   GetResourcePolicyCommand,
@@ -62,7 +63,15 @@ function mockAws(): void {
   const sm = mockClient(SecretsManagerClient);
   sm.on(GetSecretValueCommand).callsFake(async () => (await delay(), { SecretString: PASSWORD }));
   sm.on(PutSecretValueCommand).callsFake(async () => (await delay(), { VersionId: 'v1' }));
-  let policy: string | undefined;
+  // What the Lambda itself leaves when no install is in flight.
+  let policy: string | undefined = buildEnrolmentPolicy(
+    {
+      reconcilerRoleArn: 'arn:aws:iam::123456789012:role/pmm-reconciler',
+      readerArns: [],
+      accountId: '123456789012',
+    },
+    [],
+  );
   sm.on(GetResourcePolicyCommand).callsFake(
     async () => (await delay(), { ResourcePolicy: policy }),
   );

@@ -1,7 +1,15 @@
 import { SendCommandCommand } from '@aws-sdk/client-ssm';
 import { inspect } from 'node:util';
-import { allowedInstanceIds } from '../../functions/asg-reconciler/src/enrolment-policy';
-import { Bed, named } from '../../functions/asg-reconciler/testing/harness';
+import {
+  allowedInstanceIds,
+  buildEnrolmentPolicy,
+} from '../../functions/asg-reconciler/src/enrolment-policy';
+import {
+  Bed,
+  named,
+  READER_ROLE,
+  RECONCILER_ROLE,
+} from '../../functions/asg-reconciler/testing/harness';
 import { ListCommandsCommand } from '@aws-sdk/client-ssm';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 
@@ -218,5 +226,76 @@ describe('enrolment credential lifecycle', () => {
     expect(summary.failed).toEqual([]);
     const waiting = summary.skipped.filter((s) => /enrolment secret policy is full/.test(s.reason));
     expect(waiting).toHaveLength(500 - sent.length);
+  });
+
+  describe('a policy that says something else is replaced in a steady state (no Grafana call)', () => {
+    const strict = (readers: string[]) =>
+      buildEnrolmentPolicy(
+        { reconcilerRoleArn: RECONCILER_ROLE, readerArns: readers, accountId: '123456789012' },
+        [],
+      );
+    beforeEach(() => {
+      bed.groups = { db: [['i-1', 'InService']] };
+      bed.pmm.services = [
+        {
+          ...bed.ours('i-1'),
+          agents: [{ agent_id: 'pa-1', agent_type: 'pmm-agent', is_connected: true }],
+        },
+      ];
+    });
+
+    it('secret_readers changed in Terraform: the next run writes them, once', async () => {
+      bed.policy = strict(['arn:aws:iam::123456789012:role/former-reader']);
+      await bed.run();
+      expect(bed.policyWrites).toEqual([strict([READER_ROLE])]);
+      await bed.run();
+      expect(bed.policyWrites).toHaveLength(1);
+      expect(bed.pmm.requests.filter((q) => q.includes('/graph/'))).toEqual([]);
+    });
+
+    it("Terraform's layout of the same policy is left alone", async () => {
+      // jsonencode sorts keys; the meaning is the same.
+      const doc = JSON.parse(strict([READER_ROLE]));
+      const sortKeys = (v: unknown): unknown =>
+        Array.isArray(v)
+          ? v.map(sortKeys)
+          : v && typeof v === 'object'
+            ? Object.fromEntries(
+                Object.keys(v)
+                  .sort()
+                  .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+              )
+            : v;
+      bed.policy = JSON.stringify(sortKeys(doc), null, 2);
+      await bed.run();
+      expect(bed.policyWrites).toEqual([]);
+    });
+
+    it("an earlier version's policy (any instance credentials) is replaced by the strict one", async () => {
+      bed.policy = JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'OnlyReconcilerReadersAndInstancesRead',
+            Effect: 'Deny',
+            Principal: '*',
+            Action: 'secretsmanager:GetSecretValue',
+            Resource: '*',
+            Condition: {
+              ArnNotEquals: { 'aws:PrincipalArn': [RECONCILER_ROLE, READER_ROLE] },
+              Null: { 'ec2:SourceInstanceARN': 'true' },
+            },
+          },
+        ],
+      });
+      await bed.run();
+      expect(bed.policyWrites).toEqual([strict([READER_ROLE])]);
+    });
+
+    it('no policy at all: the strict one is written', async () => {
+      bed.policy = undefined;
+      await bed.run();
+      expect(bed.policyWrites).toEqual([strict([READER_ROLE])]);
+    });
   });
 });

@@ -24,6 +24,7 @@ import {
   ReconcileOptions,
 } from '../../functions/asg-reconciler/src/reconcile';
 import { FakePmm } from '../../functions/asg-reconciler/testing/fake-pmm';
+import { buildEnrolmentPolicy } from '../../functions/asg-reconciler/src/enrolment-policy';
 
 const PASSWORD = 'admin-Pa55-never-logged';
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-admin-AbCdEf';
@@ -769,6 +770,15 @@ describe('reconciler handler against a real PMM HTTP server', () => {
 
     it('makes no Grafana call, no secret read or write and no policy write in steady state', async () => {
       givenAsgs({ db: [['i-1', 'InService']] });
+      // The policy the Lambda itself writes when no install is in flight.
+      enrolmentPolicy = buildEnrolmentPolicy(
+        {
+          reconcilerRoleArn: 'arn:aws:iam::123456789012:role/pmm-reconciler-abc',
+          readerArns: [],
+          accountId: '123456789012',
+        },
+        [],
+      );
       pmm.services = [
         {
           ...registered('i-1'),

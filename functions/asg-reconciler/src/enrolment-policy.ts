@@ -142,3 +142,35 @@ export function allowedInstanceIds(policy: string | undefined): string[] | undef
   }
   return [...out].sort();
 }
+
+/** JSON with object keys and string lists sorted (a policy's meaning, not its layout). */
+function canonical(v: unknown): unknown {
+  if (Array.isArray(v)) {
+    const items = v.map(canonical);
+    return items.every((x) => typeof x === 'string') ? [...(items as string[])].sort() : items;
+  }
+  if (v !== null && typeof v === 'object') {
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+    );
+  }
+  return v;
+}
+
+/**
+ * Whether `current` (as GetResourcePolicy returns it, possibly Terraform's layout) says the
+ * same as `wanted`; false for no policy or text that is not JSON.
+ */
+export function samePolicy(current: string | undefined, wanted: string): boolean {
+  if (current === undefined) return false;
+  try {
+    return (
+      JSON.stringify(canonical(JSON.parse(current))) ===
+      JSON.stringify(canonical(JSON.parse(wanted)))
+    );
+  } catch {
+    return false;
+  }
+}

@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { AwsIo } from './aws';
-import { allowedInstanceIds, fitEnrolmentPolicy, PolicyInputs } from './enrolment-policy';
+import {
+  allowedInstanceIds,
+  fitEnrolmentPolicy,
+  PolicyInputs,
+  samePolicy,
+} from './enrolment-policy';
 import { PmmApi } from './pmm-api';
 import { Redactor } from './redact';
 import { errorMessage, errorName } from './util';
@@ -86,6 +91,12 @@ export class EnrolmentAccess {
   private credential?: Promise<CredentialSource>;
   /** This run changed the policy or the credential: `settle` must look. */
   private touched = false;
+  /**
+   * The policy in place is not what this Lambda would write for the instances it allows
+   * (secret_readers changed in Terraform, a policy of an earlier version, none at all): the
+   * next write happens even for the same instances, and a steady-state run makes it.
+   */
+  private stale = false;
   public source: CredentialSource | undefined;
 
   constructor(private readonly d: EnrolmentAccessDeps) {}
@@ -93,7 +104,11 @@ export class EnrolmentAccess {
   /** Reads the current policy (GetResourcePolicy, one call a run). A failure leaves it unknown. */
   async load(): Promise<void> {
     try {
-      this.allowed = allowedInstanceIds(await this.d.aws.secretPolicy(this.d.secretArn));
+      const current = await this.d.aws.secretPolicy(this.d.secretArn);
+      this.allowed = allowedInstanceIds(current);
+      this.stale =
+        this.allowed === undefined ||
+        !samePolicy(current, fitEnrolmentPolicy(this.d.policy, this.allowed).policy);
     } catch (e) {
       this.allowed = undefined;
       this.d.log({
@@ -119,9 +134,10 @@ export class EnrolmentAccess {
 
   private async write(policy: string, included: string[]): Promise<void> {
     const sorted = [...included].sort();
-    if (this.allowed && sorted.join(' ') === this.allowed.join(' ')) return;
+    if (!this.stale && this.allowed && sorted.join(' ') === this.allowed.join(' ')) return;
     await this.d.aws.putSecretPolicy(this.d.secretArn, policy);
     this.allowed = sorted;
+    this.stale = false;
     this.touched = true;
   }
 
@@ -195,7 +211,15 @@ export class EnrolmentAccess {
    * the revocation failed (the next run tries again).
    */
   async settle(pending: readonly string[], stop: () => boolean): Promise<SettleResult | undefined> {
-    if (!this.touched && this.allowed !== undefined && this.allowed.length === 0) return undefined;
+    if (!this.touched && this.allowed !== undefined && this.allowed.length === 0) {
+      // Nothing live. A policy that says something else (secret_readers changed, an earlier
+      // version's policy) is replaced by the instance-free one; nothing else to do.
+      if (this.stale && !stop()) {
+        await this.write(fitEnrolmentPolicy(this.d.policy, []).policy, []);
+        this.d.log({ level: 'info', message: 'enrolment secret policy updated (no instance)' });
+      }
+      return undefined;
+    }
     if (stop()) {
       this.d.log({
         level: 'warn',
