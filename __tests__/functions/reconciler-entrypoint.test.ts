@@ -198,7 +198,7 @@ describe('reconciler handler() entry point', () => {
     const puts = sm.commandCalls(PutSecretValueCommand).map((c) => c.args[0].input);
     expect(puts.map((p) => p.SecretId)).toEqual([ENROLMENT_ARN, ENROLMENT_ARN]);
     const issued = JSON.parse(puts[0].SecretString!).password as string;
-    expect(issued).toMatch(/^[0-9a-f]{48}$/);
+    expect(issued).toMatch(/^[0-9a-f]{48}-Aa1$/);
     expect(pmm.passwordsSet).toContain(issued);
     expect(pmm.users[0].password).not.toBe(issued);
     for (const p of pmm.passwordsSet) expect(logged.join('\n')).not.toContain(p);

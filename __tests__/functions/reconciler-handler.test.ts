@@ -718,7 +718,7 @@ describe('reconciler handler against a real PMM HTTP server', () => {
       const issued = JSON.parse(puts()[0].SecretString!);
       expect(issued).toEqual({
         username: 'pmm-asg-reconciler-enrolment',
-        password: expect.stringMatching(/^[0-9a-f]{48}$/),
+        password: expect.stringMatching(/^[0-9a-f]{48}-Aa1$/),
         issued_at: expect.any(String),
       });
       expect(JSON.parse(puts()[1].SecretString!)).toEqual({ revoked_at: expect.any(String) });

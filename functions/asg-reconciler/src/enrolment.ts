@@ -63,9 +63,13 @@ function parseStored(raw: string): StoredCredential | undefined {
   return undefined;
 }
 
-/** A password nobody stores (revocation) or the one the instances get (48 hex characters). */
+/**
+ * A password nobody stores (revocation) or the one the instances get: 192 random bits as 48
+ * hex characters, plus `-Aa1` so it passes Grafana's password policy when an operator turns
+ * it on (upper and lower case, a digit, a symbol). Shell- and JSON-safe.
+ */
 function randomPassword(): string {
-  return randomBytes(24).toString('hex');
+  return `${randomBytes(24).toString('hex')}-Aa1`;
 }
 
 export interface EnrolmentAccessDeps {
