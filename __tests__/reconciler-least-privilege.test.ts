@@ -64,14 +64,14 @@ describe('enrolment secret: resource policy (issue 13)', () => {
     );
   });
 
-  it('denies GetSecretValue unless the caller is the reconciler, a secret reader or an instance', () => {
+  it('starts strictest: GetSecretValue denied to all but the reconciler and secret_readers (no instance)', () => {
     const reader = 'arn:aws:iam::111111111111:role/dba';
     const doc = evalPolicyDocument(policy.policy as string, REFS, {
       secret_readers: { type: 'list(string)', value: JSON.stringify([reader]) },
     });
     expect(doc.Statement).toEqual([
       {
-        Sid: 'OnlyReconcilerReadersAndInstancesRead',
+        Sid: 'DenyReadsExceptReconcilerReadersAndBatch',
         Effect: 'Deny',
         Principal: '*',
         Action: 'secretsmanager:GetSecretValue',
@@ -80,10 +80,51 @@ describe('enrolment secret: resource policy (issue 13)', () => {
           ArnNotEquals: {
             'aws:PrincipalArn': [REFS['one(aws_iam_role.pmm_reconciler_role[*].arn)'], reader],
           },
-          // Both conditions must hold for the deny: a request without instance credentials.
-          Null: { 'ec2:SourceInstanceARN': 'true' },
         },
       },
     ]);
+    // No exemption for instance credentials any more: the Lambda allows the instances in
+    // flight, one by one (functions/asg-reconciler/src/enrolment-policy.ts).
+    expect(JSON.stringify(doc)).not.toContain('ec2:SourceInstanceARN');
+  });
+
+  it('leaves later versions to the Lambda (ignore_changes), which may write it on that secret only', () => {
+    expect(policy.lifecycle).toEqual({ ignore_changes: ['policy'] });
+    const role = evalPolicyDocument(
+      resource(tf, 'aws_iam_role_policy', 'pmm_reconciler_policy').policy as string,
+      {
+        ...REFS,
+        'one(aws_secretsmanager_secret.pmm_reconciler_enrolment_secret[*].arn)':
+          'arn:aws:secretsmanager:eu-west-1:111111111111:secret:enrolment-AbC',
+        'aws_secretsmanager_secret.pmm_admin_secret_secret.arn':
+          'arn:aws:secretsmanager:eu-west-1:111111111111:secret:admin-DeF',
+      },
+      ASGS,
+    );
+    const writes = (role.Statement as TfJson[]).filter((s) =>
+      JSON.stringify(s.Action).match(/Put(ResourcePolicy|SecretValue)/),
+    );
+    expect(writes).toEqual([
+      {
+        Sid: 'WriteEnrolmentCredential',
+        Effect: 'Allow',
+        Action: [
+          'secretsmanager:GetSecretValue',
+          'secretsmanager:PutSecretValue',
+          'secretsmanager:GetResourcePolicy',
+          'secretsmanager:PutResourcePolicy',
+        ],
+        Resource: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:enrolment-AbC',
+      },
+    ]);
+    // Nothing else about secret policies (no DeleteResourcePolicy, no wildcard).
+    expect(JSON.stringify(role)).not.toMatch(/DeleteResourcePolicy|secretsmanager:\*/);
+  });
+
+  it('hands the Lambda its own role ARN and secret_readers, so a change of secret_readers reaches the policy at its next run', () => {
+    const fn = resource(tf, 'aws_lambda_function', 'pmm_reconciler_function');
+    const env = (fn.environment as { variables: Record<string, string> }).variables;
+    expect(env.RECONCILER_ROLE_ARN).toBe('${one(aws_iam_role.pmm_reconciler_role[*].arn)}');
+    expect(env.SECRET_READER_ARNS).toBe('${jsonencode(compact(var.secret_readers))}');
   });
 });

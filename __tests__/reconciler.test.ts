@@ -54,6 +54,9 @@ describe('ASG reconciler infrastructure', () => {
       MISSING_ASG_GRACE_HOURS: '6',
       MONITORED_RDS: '${jsonencode(var.monitored_rds)}',
       RDS_STATE_PARAMETER: '${one(aws_ssm_parameter.pmm_rds_monitoring_state[*].name)}',
+      // The enrolment secret's policy (the Lambda's) never locks these out.
+      RECONCILER_ROLE_ARN: '${one(aws_iam_role.pmm_reconciler_role[*].arn)}',
+      SECRET_READER_ARNS: '${jsonencode(compact(var.secret_readers))}',
     });
     // No --enable-source-maps: the bundle has no source map to enable.
     expect(fn.environment.variables.NODE_OPTIONS).toBeUndefined();
@@ -88,10 +91,11 @@ describe('ASG reconciler infrastructure', () => {
     ]);
     const policy: string = resource(tf, 'aws_iam_role_policy', 'pmm_reconciler_policy').policy;
     expect(policy).toContain(
-      '"Action" = ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"], "Resource" = one(aws_secretsmanager_secret.pmm_reconciler_enrolment_secret[*].arn)',
+      '"Action" = ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:GetResourcePolicy", "secretsmanager:PutResourcePolicy"], "Resource" = one(aws_secretsmanager_secret.pmm_reconciler_enrolment_secret[*].arn)',
     );
-    // PutSecretValue appears in that statement only.
+    // PutSecretValue and PutResourcePolicy appear in that statement only.
     expect(policy.match(/PutSecretValue/g)).toHaveLength(1);
+    expect(policy.match(/PutResourcePolicy/g)).toHaveLength(1);
     expect(tf.output.reconciler_enrolment_secret_arn.value).toBe(
       '${one(aws_secretsmanager_secret.pmm_reconciler_enrolment_secret[*].arn)}',
     );

@@ -1,8 +1,8 @@
 /**
  * Reconciler benchmark: 1,000 InService instances across 10 ASGs, 50 ms per AWS call and per
  * PMM call (a real local HTTP server). Targets: steady state issues 0 SendCommand calls and
- * finishes in < 2 s (1 PMM request, no enrolment token); 200 new instances take <= 4
- * SendCommand calls (after minting one enrolment token). Also prints the zip size
+ * finishes in < 2 s (1 PMM request, no enrolment credential); 200 new instances take <= 4
+ * SendCommand calls (after issuing one enrolment credential). Also prints the zip size
  * and the cold import time of the bundle.
  *
  * Time to monitored (simulated clock, the real reconcile() against the fake PMM): 1,000
@@ -13,9 +13,12 @@
  *   npm run bench:reconciler
  */
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { buildEnrolmentPolicy } from '../functions/asg-reconciler/src/enrolment-policy';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
+  GetResourcePolicyCommand,
   GetSecretValueCommand,
+  PutResourcePolicyCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
@@ -55,11 +58,28 @@ function mockAws(): void {
       LifecycleState: 'InService',
     })),
   }));
-  // The enrolment secret holds no token yet: the run that enrols mints one (Grafana calls)
-  // and writes it (PutSecretValue).
+  // The enrolment secret holds no credential yet: the run that enrols issues one (Grafana
+  // calls), writes it (PutSecretValue) and the policy that lets the instances read it.
   const sm = mockClient(SecretsManagerClient);
   sm.on(GetSecretValueCommand).callsFake(async () => (await delay(), { SecretString: PASSWORD }));
   sm.on(PutSecretValueCommand).callsFake(async () => (await delay(), { VersionId: 'v1' }));
+  // What the Lambda itself leaves when no install is in flight.
+  let policy: string | undefined = buildEnrolmentPolicy(
+    {
+      reconcilerRoleArn: 'arn:aws:iam::123456789012:role/pmm-reconciler',
+      readerArns: [],
+      accountId: '123456789012',
+    },
+    [],
+  );
+  sm.on(GetResourcePolicyCommand).callsFake(
+    async () => (await delay(), { ResourcePolicy: policy }),
+  );
+  sm.on(PutResourcePolicyCommand).callsFake(async (input) => {
+    await delay();
+    policy = input.ResourcePolicy;
+    return {};
+  });
   mockClient(AutoScalingClient)
     .on(DescribeAutoScalingGroupsCommand)
     .callsFake(async (input) => {
@@ -146,6 +166,8 @@ async function scenario(name: string, registered: number): Promise<Summary & { w
       pmmApiUrl: url,
       adminSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-admin',
       enrolmentSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-enrolment',
+      reconcilerRoleArn: 'arn:aws:iam::123456789012:role/pmm-reconciler',
+      secretReaderArns: [],
       stateParameterName: '/bench/pmm-asg-reconciler/state',
       caParameterName: '/bench/pmm/ca-certificate',
       missingGraceMs: 6 * 3_600_000,

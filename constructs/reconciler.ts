@@ -63,7 +63,7 @@ export interface AsgReconcilerProps {
   readonly adminSecretArn: string;
   /**
    * `secret_readers`: roles that keep read access to the enrolment secret (besides the
-   * reconciler and instance credentials).
+   * reconciler and, while their install is in flight, the instances being enrolled).
    * @default []
    */
   readonly secretReaderArns?: string[];
@@ -97,6 +97,9 @@ export interface AsgReconcilerProps {
   readonly rdsStateParameterName?: string;
 }
 
+/** Sid of the enrolment secret's deny statement (the same as the Lambda's: enrolment-policy.ts). */
+export const ENROLMENT_DENY_SID = 'DenyReadsExceptReconcilerReadersAndBatch';
+
 /** The Auto Scaling events that trigger a run besides the schedule. */
 export const ASG_EVENT_DETAIL_TYPES = [
   'EC2 Instance Launch Successful',
@@ -118,8 +121,8 @@ export class AsgReconciler extends Construct {
   /** null when not created. */
   public readonly roleArn: string;
   /**
-   * The enrolment secret (the Lambda writes a short-lived PMM registration token to it; the
-   * monitored ASG roles read it). null when not created.
+   * The enrolment secret (the Lambda writes the PMM enrolment credential to it while installs
+   * are in flight; only the instances being enrolled may read it). null when not created.
    */
   public readonly enrolmentSecretArn: string;
   /** null when not created. */
@@ -200,18 +203,18 @@ export class AsgReconciler extends Construct {
       ingress: `${ingressPmm.terraformResourceType}.${ingressPmm.friendlyUniqueId}`,
     };
 
-    // ---- the enrolment secret: the Lambda writes short-lived registration tokens ----
+    // ---- the enrolment secret: the Lambda writes the enrolment credential ----
     // No secret version from Terraform: the Lambda creates every version (PutSecretValue works
     // on a secret without versions; until the first one, GetSecretValue answers
-    // ResourceNotFoundException, which the Lambda reads as "no token yet"), so Terraform never
-    // fights it over the value. Recovery window 0: the value is a token that expires within
-    // the hour and is minted again on demand, nothing worth recovering, and a re-created
-    // module can reuse the fixed name at once.
+    // ResourceNotFoundException, which the Lambda reads as "nothing stored"), so Terraform
+    // never fights it over the value. Recovery window 0: the value is a password revoked once
+    // no install is in flight and issued again on demand, nothing worth recovering, and a
+    // re-created module can reuse the fixed name at once.
     const enrolmentSecret = new SecretsmanagerSecret(this, 'enrolment_secret', {
       count,
       name: `${props.namePrefix}-pmm-enrolment-token`,
       description:
-        'Short-lived PMM service-account token the ASG reconciler writes for instance registration',
+        'PMM enrolment credential the ASG reconciler writes while instance registrations are in flight',
       recoveryWindowInDays: 0,
       tags: { Name: `${props.namePrefix}-pmm-enrolment-token` },
     });
@@ -251,8 +254,13 @@ export class AsgReconciler extends Construct {
       }),
     });
     const roleName = oneAttribute(role, 'name');
-    // Issue 13: the value only for the reconciler, secret_readers and instance credentials
-    // (the monitored ASG roles, which the module cannot name, read it with their own roles).
+    const readerArns = props.secretReaderArns ?? [];
+    // Issue 13: Terraform creates the first, strictest version (the reconciler and
+    // secret_readers only, no instance); the Lambda owns every later one: it allows exactly
+    // the instances whose install is in flight and goes back to this when none is
+    // (functions/asg-reconciler/src/enrolment-policy.ts). Hence ignore_changes: a re-apply
+    // must not cut off an install in flight. secret_readers reach the policy through the
+    // Lambda's environment (SECRET_READER_ARNS) at its next run.
     new SecretsmanagerSecretPolicy(this, 'enrolment_secret_policy', {
       count,
       secretArn: enrolmentSecretArn,
@@ -261,15 +269,12 @@ export class AsgReconciler extends Construct {
         Version: '2012-10-17',
         Statement: [
           denyReadsExcept({
-            sid: 'OnlyReconcilerReadersAndInstancesRead',
-            allowedPrincipalArns: Fn.concat([
-              [oneAttribute(role, 'arn')],
-              props.secretReaderArns ?? [],
-            ]),
-            exemptInstanceCredentials: true,
+            sid: ENROLMENT_DENY_SID,
+            allowedPrincipalArns: Fn.concat([[oneAttribute(role, 'arn')], readerArns]),
           }),
         ],
       }),
+      lifecycle: { ignoreChanges: ['policy'] },
     });
     const vpcAccess = new IamRolePolicyAttachment(this, 'vpc_access', {
       count,
@@ -354,10 +359,17 @@ export class AsgReconciler extends Construct {
             Resource: props.adminSecretArn,
           },
           {
-            // Get: to reuse a stored token that still has enough life left.
-            Sid: 'WriteEnrolmentToken',
+            // Get: to reuse the stored credential while installs are in flight. Put: issue it,
+            // clear it. Resource policy: allow exactly the instances whose install is in
+            // flight (docs/reconciler.md, "The enrolment credential").
+            Sid: 'WriteEnrolmentCredential',
             Effect: 'Allow',
-            Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
+            Action: [
+              'secretsmanager:GetSecretValue',
+              'secretsmanager:PutSecretValue',
+              'secretsmanager:GetResourcePolicy',
+              'secretsmanager:PutResourcePolicy',
+            ],
             Resource: enrolmentSecretArn,
           },
         ],
@@ -392,6 +404,9 @@ export class AsgReconciler extends Construct {
           PMM_CA_PARAMETER: props.pmmCaParameterName,
           PMM_ADMIN_SECRET_ARN: props.adminSecretArn,
           PMM_ENROLMENT_SECRET_ARN: enrolmentSecretArn,
+          // The enrolment secret's policy never locks these out (the Lambda writes it).
+          RECONCILER_ROLE_ARN: oneAttribute(role, 'arn'),
+          SECRET_READER_ARNS: Fn.jsonencode(Fn.compact(readerArns)),
           RECONCILER_STATE_PARAMETER: stateParameterName,
           MONITORED_RDS: Fn.jsonencode(monitoredRds),
           RDS_STATE_PARAMETER: props.rdsStateParameterName ?? '',

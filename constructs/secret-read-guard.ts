@@ -18,13 +18,6 @@ export interface ReadGuardProps {
    * (roles that do not exist in this configuration); they are dropped with `compact`.
    */
   readonly allowedPrincipalArns: string[];
-  /**
-   * Also exempt requests signed with EC2 instance-profile credentials (the key
-   * `ec2:SourceInstanceARN` is present): for a secret that instances read with their own
-   * roles, which the module cannot name.
-   * @default false
-   */
-  readonly exemptInstanceCredentials?: boolean;
 }
 
 /** The deny statement (an object for `jsonencode`). */
@@ -32,9 +25,6 @@ export function denyReadsExcept(props: ReadGuardProps): Record<string, unknown> 
   const condition: Record<string, unknown> = {
     ArnNotEquals: { 'aws:PrincipalArn': Fn.compact(props.allowedPrincipalArns) },
   };
-  // Conditions are ANDed: deny only when the principal is not listed AND the request does
-  // not come from an instance's role credentials.
-  if (props.exemptInstanceCredentials) condition.Null = { 'ec2:SourceInstanceARN': 'true' };
   return {
     Sid: props.sid,
     Effect: 'Deny',

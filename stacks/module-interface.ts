@@ -192,7 +192,7 @@ export const MODULE_OUTPUTS: Record<string, OutputSpec> = {
   },
   reconciler_enrolment_secret_arn: {
     description:
-      'ARN of the Secrets Manager secret holding the short-lived PMM enrolment token the reconciler writes; grant the monitored ASG instance roles secretsmanager:GetSecretValue on it (not on the admin secret). null when monitored_asgs and monitored_rds are empty.',
+      'ARN of the Secrets Manager secret holding the PMM enrolment credential the reconciler writes while installs are in flight; its resource policy (written by the reconciler) lets exactly the instances being enrolled read it, so the monitored ASG roles need no grant on it (and none on the admin secret). null when monitored_asgs and monitored_rds are empty.',
     value: (p) => p.reconciler.enrolmentSecretArn,
   },
 };

@@ -99,8 +99,9 @@ const MODES: Mode[] = [
 const PHASES = [
   { name: 'listing services', match: 'GET /v1/management/services' },
   { name: 'removing a node', match: 'DELETE /v1/management/nodes/' },
-  { name: 'finding the enrolment service account', match: 'GET /graph/api/serviceaccounts/search' },
-  { name: 'minting the enrolment token', match: 'POST /graph/api/serviceaccounts/' },
+  { name: 'finding the enrolment user', match: 'GET /graph/api/users/lookup' },
+  { name: 'creating the enrolment user', match: 'POST /graph/api/admin/users' },
+  { name: 'setting the enrolment password', match: 'PUT /graph/api/admin/users/' },
 ];
 
 describe('no credential in any output, on any PMM failure path', () => {
@@ -167,9 +168,13 @@ describe('no credential in any output, on any PMM failure path', () => {
         for (const form of FORMS) expect(text).not.toContain(form);
         // The failure path was taken, and says what happened. (A DELETE answered 404 is
         // done, and its body is never read: no failure there.)
+        // Nor is a user lookup answered 404 (no such user: it is created), and the body of
+        // a password change answered 2xx is never read.
         const harmless =
-          phase.match.startsWith('DELETE') &&
-          ['404', 'JSON of the wrong shape'].includes(mode.name);
+          (phase.match.startsWith('DELETE') &&
+            ['404', 'JSON of the wrong shape'].includes(mode.name)) ||
+          (phase.match.includes('/users/lookup') && mode.name === '404') ||
+          (phase.match.startsWith('PUT') && mode.name === 'JSON of the wrong shape');
         if (harmless) {
           expect(result.error).toBeUndefined();
         } else {
@@ -187,7 +192,7 @@ describe('no credential in any output, on any PMM failure path', () => {
     }
   }
 
-  it('a minted enrolment token is never printed, thrown or returned, even when storing it fails', async () => {
+  it('an issued enrolment password is never printed, thrown or returned, even when storing it fails', async () => {
     bed.groups = { db: [['i-1', 'InService']] };
     const { PutSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
     bed.sm.on(PutSecretValueCommand).callsFake(async (input) => {
@@ -197,9 +202,22 @@ describe('no credential in any output, on any PMM failure path', () => {
       });
     });
     const result = await bed.run();
-    expect(bed.pmm.mintedKeys).toHaveLength(1);
+    expect(bed.pmm.passwordsSet.length).toBeGreaterThanOrEqual(2);
     const text = everything(result);
     expect(text).toMatch(/ValidationException/);
-    expect(text).not.toContain(bed.pmm.mintedKeys[0]);
+    for (const p of bed.pmm.passwordsSet) expect(text).not.toContain(p);
+  });
+
+  it('a stored enrolment password read back is never printed either', async () => {
+    bed.groups = { db: [['i-1', 'InService']] };
+    const stored = `stored-${randomBytes(12).toString('hex')}`;
+    bed.enrolmentSecret = JSON.stringify({
+      username: 'pmm-asg-reconciler-enrolment',
+      password: stored,
+    });
+    bed.pmm.faults.push({ match: 'GET /graph/api/user', status: 500, times: 100 });
+    const result = await bed.run({ options: { pmmTimeoutMs: 300, pmmRetries: 0 } });
+    expect(result.error).toBeDefined();
+    expect(everything(result)).not.toContain(stored);
   });
 });

@@ -1,7 +1,9 @@
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
+  GetResourcePolicyCommand,
   GetSecretValueCommand,
+  PutResourcePolicyCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
@@ -93,6 +95,8 @@ describe('reconciler handler() entry point', () => {
     process.env.PMM_SERVER_ADDRESS = PMM_IP;
     process.env.PMM_ADMIN_SECRET_ARN = SECRET_ARN;
     process.env.PMM_ENROLMENT_SECRET_ARN = ENROLMENT_ARN;
+    process.env.RECONCILER_ROLE_ARN = 'arn:aws:iam::123456789012:role/pmm-reconciler-x';
+    process.env.SECRET_READER_ARNS = '["arn:aws:iam::123456789012:role/dba"]';
     process.env.RECONCILER_STATE_PARAMETER = '/pmm/pmm-asg-reconciler/state';
     process.env.PMM_CA_PARAMETER = '/pmm/test/ca-certificate';
 
@@ -102,8 +106,18 @@ describe('reconciler handler() entry point', () => {
     const notFound = Object.assign(new Error('no current version'), {
       name: 'ResourceNotFoundException',
     });
-    sm.on(GetSecretValueCommand, { SecretId: ENROLMENT_ARN }).rejects(notFound);
-    sm.on(PutSecretValueCommand).resolves({});
+    let enrolmentValue: string | undefined;
+    sm.on(GetSecretValueCommand, { SecretId: ENROLMENT_ARN }).callsFake(async () => {
+      if (enrolmentValue === undefined) throw notFound;
+      return { SecretString: enrolmentValue };
+    });
+    sm.on(PutSecretValueCommand).callsFake(async (input) => {
+      enrolmentValue = input.SecretString;
+      return {};
+    });
+    // Terraform's first policy: no instance.
+    sm.on(GetResourcePolicyCommand).resolves({ ResourcePolicy: undefined });
+    sm.on(PutResourcePolicyCommand).resolves({});
     mockClient(AutoScalingClient)
       .on(DescribeAutoScalingGroupsCommand)
       .resolves({
@@ -183,12 +197,25 @@ describe('reconciler handler() entry point', () => {
       'GET /v1/management/services',
     ]);
     expect(summary.trigger).toBe('schedule');
-    // One enrolment token minted and written to the enrolment secret, never logged.
-    expect(pmm.tokens).toHaveLength(1);
-    const put = sm.commandCalls(PutSecretValueCommand)[0].args[0].input;
-    expect(put.SecretId).toBe(ENROLMENT_ARN);
-    expect(JSON.parse(put.SecretString!).token).toBe(pmm.tokens[0].key);
-    expect(logged.join('\n')).not.toContain(pmm.tokens[0].key);
+    // One enrolment password issued and written to the enrolment secret, never logged; the
+    // install done, the password is replaced and the secret cleared.
+    const puts = sm.commandCalls(PutSecretValueCommand).map((c) => c.args[0].input);
+    expect(puts.map((p) => p.SecretId)).toEqual([ENROLMENT_ARN, ENROLMENT_ARN]);
+    const issued = JSON.parse(puts[0].SecretString!).password as string;
+    expect(issued).toMatch(/^[0-9a-f]{48}-Aa1$/);
+    expect(pmm.passwordsSet).toContain(issued);
+    expect(pmm.users[0].password).not.toBe(issued);
+    for (const p of pmm.passwordsSet) expect(logged.join('\n')).not.toContain(p);
+    // The policy let i-a read while its install ran, and the readers from the environment
+    // were never locked out.
+    const policies = sm.commandCalls(PutResourcePolicyCommand).map((c) => c.args[0].input);
+    expect(policies.map((p) => p.BlockPublicPolicy)).toEqual([true, true]);
+    expect(policies[0].ResourcePolicy).toContain('instance/i-a');
+    expect(policies[1].ResourcePolicy).not.toContain('instance/');
+    for (const p of policies) {
+      expect(p.ResourcePolicy).toContain('arn:aws:iam::123456789012:role/dba');
+      expect(p.ResourcePolicy).toContain('arn:aws:iam::123456789012:role/pmm-reconciler-x');
+    }
     // The command: the PMM private IP and secret ARNs from the environment, no secret value.
     const send = ssm.commandCalls(SendCommandCommand)[0].args[0].input;
     expect(send.InstanceIds).toEqual(['i-a']);
@@ -198,7 +225,7 @@ describe('reconciler handler() entry point', () => {
     expect(script).toContain(`PMM_CA_CERTIFICATE='${pmm.ca.trimEnd()}'`);
     expect(script).toContain(`PMM_ENROLMENT_SECRET_ARN='${ENROLMENT_ARN}'`);
     expect(script).not.toContain(SECRET_ARN);
-    expect(script).not.toContain(pmm.tokens[0].key);
+    expect(script).not.toContain(issued);
     expect(script).toContain(`i-a db/ip-10-0-1-10 10.0.1.10 3306 pmm ${DB_SECRET_ARN}`);
     expect(script).not.toContain(PASSWORD);
     // One JSON summary line and one EMF line on stdout, no secret.
@@ -213,6 +240,8 @@ describe('reconciler handler() entry point', () => {
     process.env.PMM_SERVER_ADDRESS = PMM_IP;
     process.env.PMM_ADMIN_SECRET_ARN = SECRET_ARN;
     process.env.PMM_ENROLMENT_SECRET_ARN = ENROLMENT_ARN;
+    process.env.RECONCILER_ROLE_ARN = 'arn:aws:iam::123456789012:role/pmm-reconciler-x';
+    process.env.SECRET_READER_ARNS = '["arn:aws:iam::123456789012:role/dba"]';
     pmm.requests.length = 0;
 
     await expect(handler({}, { getRemainingTimeInMillis: () => 300_000 })).rejects.toThrow(
@@ -240,6 +269,8 @@ describe('reconciler handler() entry point', () => {
     process.env.PMM_SERVER_ADDRESS = PMM_IP;
     process.env.PMM_ADMIN_SECRET_ARN = SECRET_ARN;
     process.env.PMM_ENROLMENT_SECRET_ARN = ENROLMENT_ARN;
+    process.env.RECONCILER_ROLE_ARN = 'arn:aws:iam::123456789012:role/pmm-reconciler-x';
+    process.env.SECRET_READER_ARNS = '["arn:aws:iam::123456789012:role/dba"]';
     process.env.RECONCILER_STATE_PARAMETER = '/p';
     process.env.PMM_CA_PARAMETER = '/ca';
     process.env.MISSING_ASG_GRACE_HOURS = '6h';

@@ -1,7 +1,9 @@
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
+  GetResourcePolicyCommand,
   GetSecretValueCommand,
+  PutResourcePolicyCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
@@ -22,6 +24,7 @@ import {
   ReconcileOptions,
 } from '../../functions/asg-reconciler/src/reconcile';
 import { FakePmm } from '../../functions/asg-reconciler/testing/fake-pmm';
+import { buildEnrolmentPolicy } from '../../functions/asg-reconciler/src/enrolment-policy';
 
 const PASSWORD = 'admin-Pa55-never-logged';
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-admin-AbCdEf';
@@ -52,6 +55,8 @@ describe('reconciler handler against a real PMM HTTP server', () => {
   let logs: Record<string, unknown>[];
   /** The enrolment secret's current value (undefined: the secret has no version yet). */
   let enrolmentSecret: string | undefined;
+  /** The enrolment secret's resource policy (the Lambda writes every version). */
+  let enrolmentPolicy: string | undefined;
   /** AWS writes and sends in the order they happened. */
   let order: string[];
   /** The state parameter's value (Terraform creates it with `{}`). */
@@ -75,6 +80,7 @@ describe('reconciler handler against a real PMM HTTP server', () => {
     logs = [];
     for (const m of [asgMock, ec2Mock, ssmMock, smMock]) m.reset();
     enrolmentSecret = undefined;
+    enrolmentPolicy = undefined;
     order = [];
     smMock.on(GetSecretValueCommand).callsFake(async (input) => {
       if (input.SecretId === SECRET_ARN) return { SecretString: PASSWORD };
@@ -88,6 +94,14 @@ describe('reconciler handler against a real PMM HTTP server', () => {
       enrolmentSecret = input.SecretString;
       order.push('PutSecretValue');
       return { VersionId: 'v' };
+    });
+    smMock
+      .on(GetResourcePolicyCommand)
+      .callsFake(async () => ({ ResourcePolicy: enrolmentPolicy }));
+    smMock.on(PutResourcePolicyCommand).callsFake(async (input) => {
+      enrolmentPolicy = input.ResourcePolicy;
+      order.push('PutResourcePolicy');
+      return {};
     });
     let n = 0;
     ssmMock.on(SendCommandCommand).callsFake(async () => {
@@ -159,6 +173,8 @@ describe('reconciler handler against a real PMM HTTP server', () => {
       caParameterName: CA_PARAMETER,
       adminSecretArn: SECRET_ARN,
       enrolmentSecretArn: ENROLMENT_ARN,
+      reconcilerRoleArn: 'arn:aws:iam::123456789012:role/pmm-reconciler-abc',
+      secretReaderArns: [],
       stateParameterName: STATE_PARAMETER,
       missingGraceMs: 6 * HOUR_MS,
     };
@@ -647,8 +663,11 @@ describe('reconciler handler against a real PMM HTTP server', () => {
     // Listing, the re-list after "already exists" (which also confirms), the final confirmation.
     expect(pmm.requests.filter((r) => r.startsWith('GET /v1/'))).toHaveLength(3);
     expect(pmm.requests).toContain('DELETE /v1/inventory/services/late?force=true');
-    // One token for the run, not one per install attempt.
-    expect(pmm.tokens).toHaveLength(1);
+    // One credential for the run, not one per install attempt.
+    const issued = smMock
+      .commandCalls(PutSecretValueCommand)
+      .filter((c) => JSON.parse(c.args[0].input.SecretString!).password !== undefined);
+    expect(issued).toHaveLength(1);
     expect(summary.added).toEqual([`db/${host('i-1')}`]);
     expect(summary.failed).toEqual([]);
   });
@@ -673,12 +692,12 @@ describe('reconciler handler against a real PMM HTTP server', () => {
       .map((c) => c.args[0].input.InstanceIds!.join(','));
     expect(sent).toEqual(['i-1,i-2,i-3,i-4', 'i-1,i-2', 'i-3,i-4', 'i-3', 'i-4']);
   });
-  describe('enrolment token', () => {
+  describe('enrolment credential', () => {
     const grafana = () => pmm.requests.filter((r) => r.includes('/graph/'));
     const puts = () => smMock.commandCalls(PutSecretValueCommand).map((c) => c.args[0].input);
     const sendInputs = () => ssmMock.commandCalls(SendCommandCommand).map((c) => c.args[0].input);
 
-    it('mints a token of a reused service account, stores it before SendCommand, never logs or sends it', async () => {
+    it('issues the enrolment user a password, stores it after the policy and before SendCommand, never logs or sends it, revokes it once the installs finished', async () => {
       givenAsgs({
         db: [
           ['i-1', 'InService'],
@@ -687,59 +706,82 @@ describe('reconciler handler against a real PMM HTTP server', () => {
       });
       const summary = await run(['db']);
 
-      expect(pmm.serviceAccounts).toEqual([
-        { id: expect.any(Number), name: 'pmm-asg-reconciler-enrolment', role: 'Admin' },
+      expect(pmm.users).toEqual([
+        expect.objectContaining({ login: 'pmm-asg-reconciler-enrolment', role: 'Admin' }),
       ]);
-      expect(pmm.tokens).toHaveLength(1);
-      const [token] = pmm.tokens;
-      expect(token.secondsToLive).toBe(3600);
-      expect(puts()).toHaveLength(1);
-      expect(puts()[0].SecretId).toBe(ENROLMENT_ARN);
-      const stored = JSON.parse(puts()[0].SecretString!);
-      expect(stored.token).toBe(token.key);
-      expect(Date.parse(stored.expires_at) - Date.now()).toBeGreaterThan(3_500_000);
-      expect(order).toEqual(['PutSecretValue', 'SendCommand']);
-      expect(summary.enrolmentToken).toBe('minted');
-      expect(JSON.stringify(logs)).not.toContain(token.key);
-      expect(JSON.stringify(sendInputs())).not.toContain(token.key);
+      // Issued, stored (after the policy let i-1 and i-2 read), sent; then, the installs
+      // done, cleared and the policy back to no instance.
+      expect(order).toEqual([
+        'PutResourcePolicy',
+        'PutSecretValue',
+        'SendCommand',
+        'PutSecretValue',
+        'PutResourcePolicy',
+      ]);
+      const issued = JSON.parse(puts()[0].SecretString!);
+      expect(issued).toEqual({
+        username: 'pmm-asg-reconciler-enrolment',
+        password: expect.stringMatching(/^[0-9a-f]{48}-Aa1$/),
+        issued_at: expect.any(String),
+      });
+      expect(JSON.parse(puts()[1].SecretString!)).toEqual({ revoked_at: expect.any(String) });
+      // The issued password no longer works: replaced by one nobody stores, sessions ended.
+      expect(pmm.users[0].password).not.toBe(issued.password);
+      expect(pmm.users[0].logouts).toBe(1);
+      expect(summary.enrolmentCredential).toBe('issued');
+      expect(summary.enrolmentAccess).toBe('revoked');
+      const everything = JSON.stringify([logs, sendInputs(), summary]);
+      for (const p of pmm.passwordsSet) expect(everything).not.toContain(p);
       expect(JSON.stringify(sendInputs())).not.toContain(SECRET_ARN);
+    });
 
-      // Next run, new instance, token still fresh: reused, no Grafana call, no new version.
-      pmm.services = [registered('i-1'), registered('i-2')];
+    it('reuses the stored password while Grafana accepts it (installs of an earlier run in flight)', async () => {
+      givenAsgs({ db: [['i-1', 'InService']] });
+      // i-1's install keeps running past this run: the credential is kept.
+      ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'InProgress' });
+      // ListCommands lists it once it was sent.
+      ssmMock.on(ListCommandsCommand).callsFake(async () => ({
+        Commands: order.includes('SendCommand')
+          ? [
+              {
+                CommandId: 'cmd-1',
+                Comment: 'pmm-reconciler: enrol 1 instance(s)',
+                Status: 'InProgress',
+                InstanceIds: ['i-1'],
+              },
+            ]
+          : [],
+      }));
+      const first = await run(['db'], 500, { options: { installWaitMs: 0 } });
+      expect(first.enrolmentAccess).toBe('kept');
+      const password = JSON.parse(enrolmentSecret!).password;
+
       givenAsgs({
         db: [
           ['i-1', 'InService'],
           ['i-2', 'InService'],
-          ['i-3', 'InService'],
         ],
       });
+      ssmMock.on(GetCommandInvocationCommand).callsFake(success);
       pmm.requests.length = 0;
-      const second = await run(['db']);
-      expect(second.added).toEqual([`db/${host('i-3')}`]);
-      expect(second.enrolmentToken).toBe('reused');
-      expect(grafana()).toEqual([]);
-      expect(puts()).toHaveLength(1);
-
-      // 30 minutes later the stored token has too little life left: a new one, same account.
-      givenAsgs({ db: [['i-4', 'InService']] });
-      pmm.services = [];
-      pmm.requests.length = 0;
-      const later = Date.now() + 30 * 60_000;
-      const third = await run(['db'], 500, { now: () => later });
-      expect(third.enrolmentToken).toBe('minted');
-      expect(pmm.serviceAccounts).toHaveLength(1);
-      expect(grafana()[0]).toMatch(
-        /^GET \/graph\/api\/serviceaccounts\/search\?query=pmm-asg-reconciler-enrolment/,
-      );
-      expect(grafana().filter((r) => r === 'POST /graph/api/serviceaccounts')).toEqual([]);
-      expect(pmm.tokens).toHaveLength(2);
-      expect(puts()).toHaveLength(2);
-      expect(JSON.parse(puts()[1].SecretString!).token).toBe(pmm.tokens[1].key);
-      expect(JSON.stringify(logs)).not.toContain(pmm.tokens[1].key);
+      const second = await run(['db'], 500, { options: { installWaitMs: 0 } });
+      expect(second.enrolmentCredential).toBe('reused');
+      expect(JSON.parse(enrolmentSecret!).password).toBe(password);
+      expect(pmm.users[0].password).toBe(password);
+      expect(grafana()).toEqual(['GET /graph/api/user']);
     });
 
-    it('makes no Grafana call, no secret write and no enrolment-secret read in steady state', async () => {
+    it('makes no Grafana call, no secret read or write and no policy write in steady state', async () => {
       givenAsgs({ db: [['i-1', 'InService']] });
+      // The policy the Lambda itself writes when no install is in flight.
+      enrolmentPolicy = buildEnrolmentPolicy(
+        {
+          reconcilerRoleArn: 'arn:aws:iam::123456789012:role/pmm-reconciler-abc',
+          readerArns: [],
+          accountId: '123456789012',
+        },
+        [],
+      );
       pmm.services = [
         {
           ...registered('i-1'),
@@ -754,56 +796,17 @@ describe('reconciler handler against a real PMM HTTP server', () => {
       expect(
         smMock.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input.SecretId),
       ).toEqual([SECRET_ARN]);
-      expect(summary.enrolmentToken).toBeUndefined();
+      expect(summary.awsCalls.GetResourcePolicy).toBe(1);
+      expect(summary.awsCalls.PutResourcePolicy).toBeUndefined();
+      expect(summary.awsCalls.ListCommands).toBeUndefined();
+      expect(summary.enrolmentCredential).toBeUndefined();
+      expect(summary.enrolmentAccess).toBeUndefined();
     });
 
-    it('deletes expired tokens of the account, at most 10 a run; a failed delete is only logged', async () => {
-      pmm.serviceAccounts = [{ id: 500, name: 'pmm-asg-reconciler-enrolment', role: 'Admin' }];
-      pmm.tokens = Array.from({ length: 13 }, (_, i) => ({
-        id: 600 + i,
-        accountId: 500,
-        name: `old-${i}`,
-        key: `glsa_old${i}`,
-        secondsToLive: 3600,
-        hasExpired: i < 12,
-      }));
-      pmm.faults.push({
-        match: 'DELETE /graph/api/serviceaccounts/500/tokens/600',
-        status: 500,
-        times: 10,
-      });
-      givenAsgs({ db: [['i-1', 'InService']] });
-      let requestsAtSend = -1;
-      ssmMock.on(SendCommandCommand).callsFake(async () => {
-        requestsAtSend = pmm.requests.length;
-        return { Command: { CommandId: 'cmd-1' } };
-      });
-
-      const summary = await run(['db']);
-
-      expect(summary.failed).toEqual([]);
-      expect(summary.added).toEqual([`db/${host('i-1')}`]);
-      // The cleanup comes after the installs were sent: a slow PMM cannot delay them.
-      expect(pmm.requests.slice(0, requestsAtSend).filter((r) => r.includes('/tokens'))).toEqual([
-        expect.stringMatching(/^POST \/graph\/api\/serviceaccounts\/500\/tokens$/),
-      ]);
-      const deletes = new Set(grafana().filter((r) => r.startsWith('DELETE')));
-      expect(deletes.size).toBe(10);
-      // 12 expired - 9 deleted, the live one, the new one.
-      expect(pmm.tokens.map((t) => t.name).filter((n) => n.startsWith('old-'))).toEqual([
-        'old-0',
-        'old-10',
-        'old-11',
-        'old-12',
-      ]);
-      expect(pmm.tokens).toHaveLength(5);
-      expect(logs.some((l) => /deleting expired token old-0/.test(String(l.message)))).toBe(true);
-    });
-
-    it('fails enrolment cleanly when the Grafana API fails: reported, no SendCommand, removals still done', async () => {
+    it('fails enrolment cleanly when the Grafana API fails: reported, no SendCommand, removals still done, nobody allowed', async () => {
       givenAsgs({ db: [['i-1', 'InService']] });
       pmm.services = [registered('i-9')];
-      pmm.faults.push({ match: 'POST /graph/api/serviceaccounts', status: 500, times: 1 });
+      pmm.faults.push({ match: 'POST /graph/api/admin/users', status: 500, times: 1 });
 
       let error: ReconcileError | undefined;
       await run(['db']).catch((e) => (error = e));
@@ -813,15 +816,17 @@ describe('reconciler handler against a real PMM HTTP server', () => {
       expect(error!.summary.failed).toEqual([
         expect.objectContaining({
           instanceId: 'i-1',
-          reason: expect.stringMatching(/^enrolment token: .*HTTP 500/),
+          reason: expect.stringMatching(/^enrolment credential: .*HTTP 500/),
         }),
       ]);
       expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
       expect(puts()).toEqual([]);
+      // The policy that let i-1 read was taken back at the end of the run.
+      expect(enrolmentPolicy).not.toContain('instance/i-1');
       expect(logs.find((l) => l.message === 'reconcile summary')).toBeDefined();
     });
 
-    it('sends nothing when the token cannot be stored (PutSecretValue refused)', async () => {
+    it('sends nothing when the credential cannot be stored (PutSecretValue refused); the password is replaced at once', async () => {
       givenAsgs({ db: [['i-1', 'InService']] });
       smMock.on(PutSecretValueCommand).rejects(named('AccessDeniedException', 'not allowed'));
 
@@ -831,14 +836,15 @@ describe('reconciler handler against a real PMM HTTP server', () => {
       expect(error!.summary.failed).toEqual([
         expect.objectContaining({
           instanceId: 'i-1',
-          reason: 'enrolment token: AccessDeniedException: not allowed',
+          reason: 'enrolment credential: AccessDeniedException: not allowed',
         }),
       ]);
       expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
-      expect(pmm.mintedKeys).toHaveLength(1);
-      expect(JSON.stringify(logs)).not.toContain(pmm.mintedKeys[0]);
-      // Never stored, so never usable: revoked at once rather than left alive for an hour.
-      expect(pmm.tokens).toEqual([]);
+      // Set, then replaced at once (never stored, never usable), then replaced at revocation.
+      expect(pmm.passwordsSet.length).toBeGreaterThanOrEqual(3);
+      const issued = pmm.passwordsSet[1];
+      expect(pmm.users[0].password).not.toBe(issued);
+      expect(JSON.stringify([logs, error!.summary, error!.message])).not.toContain(issued);
     });
   });
 });

@@ -12,8 +12,9 @@ const ROOT = resolve(__dirname, '../..');
 const TEMPLATE = join(ROOT, 'templates/reconciler/install.sh');
 const ADMIN_PASSWORD = 'AdminSecretValue123';
 const DB_PASSWORD = 'DbSecretValue456';
-/** What the reconciler Lambda writes to the enrolment secret. */
-const ENROLMENT_TOKEN = 'glsa_EnrolmentToken321';
+/** What the reconciler Lambda writes to the enrolment secret: the enrolment user's password. */
+const ENROLMENT_PASSWORD = 'EnrolmentPassword321';
+const ENROLMENT_USER = 'pmm-asg-reconciler-enrolment';
 const ENROLMENT_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-enrolment-token-x';
 
 function shellcheck(): string {
@@ -30,7 +31,7 @@ function shellcheck(): string {
 }
 
 const NODE_TOKEN = 'glsa_NodeToken789';
-const SECRETS = [ADMIN_PASSWORD, DB_PASSWORD, NODE_TOKEN, ENROLMENT_TOKEN];
+const SECRETS = [ADMIN_PASSWORD, DB_PASSWORD, NODE_TOKEN, ENROLMENT_PASSWORD];
 
 /** Real commands the script runs, wrapped to record their argv (builtins such as printf are not processes). */
 const WRAPPED = [
@@ -98,20 +99,20 @@ function stubs(dir: string): void {
     'aws',
     [
       'case "$*" in',
-      `  *pmm-enrolment-token*) [ -f "$STATE/no-token" ] && exit 254; printf '{"token":"${ENROLMENT_TOKEN}","expires_at":"2030-01-01T00:00:00.000Z"}';;`,
+      `  *pmm-enrolment-token*) [ -f "$STATE/no-token" ] && exit 254; [ -f "$STATE/cleared" ] && { printf '{"revoked_at":"2030-01-01T00:00:00.000Z"}'; exit 0; }; printf '{"username":"${ENROLMENT_USER}","password":"${ENROLMENT_PASSWORD}","issued_at":"2030-01-01T00:00:00.000Z"}';;`,
       `  *pmm-admin*) touch "$STATE/admin-read"; printf '%s' "${ADMIN_PASSWORD}";;`,
       `  *db-pw*) printf '{"username":"pmm","password":"${DB_PASSWORD}"}';;`,
       'esac',
     ].join('\n'),
   );
-  // pmm-agent setup: needs user service_token and the enrolment token in its environment,
-  // saves what PMM 3 saves (username service_token, the node's own token as password) and
-  // prints its progress.
+  // pmm-agent setup: needs the enrolment user and its password in its environment, saves
+  // what PMM 3 saves for a user-registered node (username service_token, the node's own
+  // service-account token as password) and prints its progress.
   stub(
     'pmm-agent',
     [
-      'case " $* " in *" --server-username=service_token "*) ;; *) echo "not service_token" >&2; exit 3;; esac',
-      `[ "$PMM_AGENT_SERVER_PASSWORD" = "${ENROLMENT_TOKEN}" ] || { echo "no token in env" >&2; exit 2; }`,
+      `case " $* " in *" --server-username=${ENROLMENT_USER} "*) ;; *) echo "not the enrolment user" >&2; exit 3;; esac`,
+      `[ "$PMM_AGENT_SERVER_PASSWORD" = "${ENROLMENT_PASSWORD}" ] || { echo "no password in env" >&2; exit 2; }`,
       '[ -f "$STATE/setup-fails" ] && { echo "Failed to register pmm-agent on PMM Server: boom."; exit 1; }',
       '[ -f "$STATE/setup-echoes" ] && echo "password was $PMM_AGENT_SERVER_PASSWORD"',
       'cfg=${2#--config-file=}',
@@ -271,28 +272,28 @@ describe('reconciler install script', () => {
     writeFileSync(join(echoing.dir, 'setup-echoes'), '');
     const echoed = echoing.run();
     expect(echoed.stdout).toContain('output withheld');
-    expect(echoed.stdout + echoed.stderr).not.toContain(ENROLMENT_TOKEN);
+    expect(echoed.stdout + echoed.stderr).not.toContain(ENROLMENT_PASSWORD);
   });
 
-  it('registers as service_token with the enrolment token in the environment only; never reads the admin secret', () => {
+  it('registers as the enrolment user with its password in the environment only; never reads the admin secret', () => {
     const { run, calls, argv, dir, file } = setup();
     const result = run();
     expect(result.status).toBe(0);
-    // The stub exits 2/3 unless the token is in its environment and the user is service_token.
-    expect(calls()).toMatch(/^pmm-agent setup .*--server-username=service_token /m);
+    // The stub exits 2/3 unless the password is in its environment and the user is ours.
+    expect(calls()).toMatch(/^pmm-agent setup .*--server-username=pmm-asg-reconciler-enrolment /m);
     expect(calls()).toMatch(
       new RegExp(
         `^aws secretsmanager get-secret-value --region eu-west-1 --secret-id ${ENROLMENT_ARN} `,
         'm',
       ),
     );
-    expect(argv()).not.toContain(ENROLMENT_TOKEN);
-    expect(result.stdout + result.stderr).not.toContain(ENROLMENT_TOKEN);
+    expect(argv()).not.toContain(ENROLMENT_PASSWORD);
+    expect(result.stdout + result.stderr).not.toContain(ENROLMENT_PASSWORD);
     expect(calls()).not.toMatch(/pmm-admin-|--server-username=admin/);
     expect(existsSync(join(dir, 'admin-read'))).toBe(false);
-    // pmm-agent keeps the node's own token, not the enrolment token.
+    // pmm-agent keeps the node's own token, not the enrolment password.
     expect(file('pmm-agent.yaml')).toContain(NODE_TOKEN);
-    expect(file('pmm-agent.yaml')).not.toContain(ENROLMENT_TOKEN);
+    expect(file('pmm-agent.yaml')).not.toContain(ENROLMENT_PASSWORD);
   });
 
   it('fails clearly, before pmm-agent, when the enrolment secret cannot be read', () => {
@@ -301,7 +302,18 @@ describe('reconciler install script', () => {
     const result = run();
     expect(result.status).toBe(1);
     expect(result.stdout).toContain(
-      'PMM_RECONCILER_RESULT=error:cannot read the enrolment secret (GetSecretValue on it for this role?)',
+      'PMM_RECONCILER_RESULT=error:cannot read the enrolment secret (GetSecretValue on it for this instance?)',
+    );
+    expect(calls()).not.toMatch(/^pmm-agent /m);
+  });
+
+  it('fails clearly, before pmm-agent, when the secret was cleared (the credential revoked)', () => {
+    const { run, calls, dir } = setup();
+    writeFileSync(join(dir, 'cleared'), '');
+    const result = run();
+    expect(result.status).toBe(1);
+    expect(result.stdout).toContain(
+      'PMM_RECONCILER_RESULT=error:no enrolment credential in the enrolment secret (no install in flight?)',
     );
     expect(calls()).not.toMatch(/^pmm-agent /m);
   });

@@ -305,8 +305,8 @@ describe('reconciler promises (issue 11) against a real PMM HTTP server', () => 
     });
   });
 
-  describe('token hygiene', () => {
-    it('a failed enrolment-secret read (not "not found") mints nothing and writes nothing, run after run', async () => {
+  describe('credential hygiene', () => {
+    it('a failed enrolment-secret read (not "not found") issues nothing and writes nothing, run after run', async () => {
       bed.groups = { db: [['i-1', 'InService']] };
       bed.sm.on(GetSecretValueCommand).callsFake(async (input) => {
         if (input.SecretId === ADMIN_ARN) return { SecretString: bed.password };
@@ -319,17 +319,18 @@ describe('reconciler promises (issue 11) against a real PMM HTTP server', () => 
           expect.objectContaining({
             instanceId: 'i-1',
             reason: expect.stringMatching(
-              /reading the enrolment secret failed \(InternalServiceError.*no new token minted/,
+              /reading the enrolment secret failed \(InternalServiceError.*no new credential issued/,
             ),
           }),
         ]);
       }
-      expect(bed.pmm.mintedKeys).toEqual([]);
+      expect(bed.pmm.users).toEqual([]);
+      expect(bed.pmm.passwordsSet).toEqual([]);
       expect(bed.sm.commandCalls(PutSecretValueCommand)).toHaveLength(0);
       expect(sends()).toEqual([]);
     });
 
-    it('one token per run at most, however many batches and re-tries', async () => {
+    it('one credential per run at most, however many batches and re-tries', async () => {
       bed.groups = {
         db: Array.from({ length: 120 }, (_, i) => [`i-${i + 1}`, 'InService'] as [string, string]),
       };
@@ -345,8 +346,12 @@ describe('reconciler promises (issue 11) against a real PMM HTTP server', () => 
       const { summary } = await bed.run();
       expect(summary!.added).toHaveLength(120);
       expect(sends().length).toBeGreaterThanOrEqual(4);
-      expect(bed.pmm.mintedKeys).toHaveLength(1);
-      expect(bed.sm.commandCalls(PutSecretValueCommand)).toHaveLength(1);
+      // One password issued (plus the user's creation and the revocation, never stored).
+      const stored = bed.sm
+        .commandCalls(PutSecretValueCommand)
+        .map((c) => JSON.parse(c.args[0].input.SecretString!));
+      expect(stored.filter((v) => v.password !== undefined)).toHaveLength(1);
+      expect(bed.pmm.passwordsSet).toHaveLength(3);
     });
   });
 

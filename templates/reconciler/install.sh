@@ -7,9 +7,10 @@
 #   PMM_SERVER_ADDRESS    private IP of the PMM instance; pmm-agent connects to it on 443
 #   PMM_CA_CERTIFICATE    PEM of the PMM host's private CA (public; name-constrained to PMM's
 #                         own IP and host name): the one CA this script trusts for PMM
-#   PMM_ENROLMENT_SECRET_ARN  Secrets Manager ARN of the enrolment token: a short-lived PMM
-#                         (Grafana) service-account token the reconciler mints and stores as
-#                         JSON {"token", "expires_at"}. The instance never sees the admin password.
+#   PMM_ENROLMENT_SECRET_ARN  Secrets Manager ARN of the enrolment credential: the login and
+#                         password of the reconciler's enrolment user, JSON {"username",
+#                         "password"}, valid only while installs are in flight (readable only by
+#                         their instances). The instance never sees the admin password.
 #   PMM_MANAGED_BY        value of the managed_by custom label on the services this script adds
 #                         (with aws_instance_id: the marker the reconciler removes by)
 #   PMM_TARGETS           one line per instance of this batch:
@@ -96,9 +97,9 @@ secret_string() {
     json_get SecretString
 }
 
-# The enrolment token (JSON {"token": "glsa_...", "expires_at": "..."}), registration only.
-enrolment_token() {
-  secret_string "$PMM_ENROLMENT_SECRET_ARN" | json_get token
+# The enrolment credential (JSON {"username", "password"}), registration only.
+enrolment_credential() {
+  secret_string "$PMM_ENROLMENT_SECRET_ARN"
 }
 
 # A password secret: a plain string, or JSON with a "password" key (the RDS convention).
@@ -180,19 +181,25 @@ configure_agent() {
     return
   fi
   log "registering node $1 with PMM at $PMM_SERVER_ADDRESS:443"
-  # Registration uses the short-lived enrolment token (PMM 3: user name `service_token`, the
-  # token as password), which pmm-agent reads from its environment (pmm-admin config would put
-  # it in argv). After registering, pmm-agent saves the node's own token instead.
+  # Registration uses the enrolment user's login and password, the password in pmm-agent's
+  # environment (pmm-admin config would put it in argv). Registered with a user's password,
+  # PMM creates the node's own service account and token, which pmm-agent saves instead (a
+  # token used to register would itself become the node's credential: docs/reconciler.md).
   # --force replaces a stale node of the same name left by an earlier instance.
-  # Its output carries no secret (the token is only in its environment) and is printed so
+  # Its output carries no secret (the password is only in its environment) and is printed so
   # a failed registration can be diagnosed from the SSM output; withheld if it ever echoes it.
-  PMM_AGENT_SERVER_PASSWORD=$(enrolment_token) ||
-    finish 1 'error:cannot read the enrolment secret (GetSecretValue on it for this role?)'
-  [ -n "$PMM_AGENT_SERVER_PASSWORD" ] || finish 1 'error:no token in the enrolment secret'
+  enrolment=$(enrolment_credential) ||
+    finish 1 'error:cannot read the enrolment secret (GetSecretValue on it for this instance?)'
+  enrol_user=$(printf '%s' "$enrolment" | json_get username)
+  PMM_AGENT_SERVER_PASSWORD=$(printf '%s' "$enrolment" | json_get password)
+  enrolment=''
+  [ -n "$PMM_AGENT_SERVER_PASSWORD" ] && [ -n "$enrol_user" ] ||
+    finish 1 'error:no enrolment credential in the enrolment secret (no install in flight?)'
+  case $enrol_user in *[!A-Za-z0-9._-]*) finish 1 'error:unexpected enrolment user name' ;; esac
   export PMM_AGENT_SERVER_PASSWORD
   rc=0
   out=$(pmm-agent setup --config-file="$PMM_AGENT_CONFIG" \
-    --server-address="$PMM_SERVER_ADDRESS:443" --server-username=service_token \
+    --server-address="$PMM_SERVER_ADDRESS:443" --server-username="$enrol_user" \
     --force "$2" generic "$1" 2>&1) || rc=$?
   case $out in *"$PMM_AGENT_SERVER_PASSWORD"*) out='(output withheld: it contained a credential)' ;; esac
   unset PMM_AGENT_SERVER_PASSWORD

@@ -1,7 +1,9 @@
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
+  GetResourcePolicyCommand,
   GetSecretValueCommand,
+  PutResourcePolicyCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
@@ -108,6 +110,28 @@ export class AwsIo {
       this.clients.secrets.send(new PutSecretValueCommand({ SecretId: arn, SecretString: value }), {
         abortSignal,
       }),
+    );
+  }
+
+  /** A secret's resource policy (undefined: none). */
+  async secretPolicy(arn: string): Promise<string | undefined> {
+    const out = await this.retry('GetResourcePolicy', (abortSignal) =>
+      this.clients.secrets.send(new GetResourcePolicyCommand({ SecretId: arn }), { abortSignal }),
+    );
+    return out.ResourcePolicy;
+  }
+
+  /** Replaces a secret's resource policy; Secrets Manager refuses a public one (BlockPublicPolicy). */
+  async putSecretPolicy(arn: string, policy: string): Promise<void> {
+    await this.retry('PutResourcePolicy', (abortSignal) =>
+      this.clients.secrets.send(
+        new PutResourcePolicyCommand({
+          SecretId: arn,
+          ResourcePolicy: policy,
+          BlockPublicPolicy: true,
+        }),
+        { abortSignal },
+      ),
     );
   }
 

@@ -11,8 +11,12 @@ export interface ReconcilerConfig {
   readonly caParameterName: string;
   /** Secrets Manager ARN of the PMM admin password (read by the Lambda only). */
   readonly adminSecretArn: string;
-  /** Secrets Manager ARN of the enrolment token the Lambda writes and the instances read. */
+  /** Secrets Manager ARN of the enrolment credential the Lambda writes and the instances read. */
   readonly enrolmentSecretArn: string;
+  /** The Lambda's own role ARN: never locked out of the enrolment secret by its policy. */
+  readonly reconcilerRoleArn: string;
+  /** `secret_readers`: keep read access to the enrolment secret (its policy is the Lambda's). */
+  readonly secretReaderArns: string[];
   /** SSM parameter holding the reconciler's state (when each missing ASG was first missed). */
   readonly stateParameterName: string;
   /** How long a monitored ASG may be missing before its marked services are removed. */
@@ -73,6 +77,16 @@ function graceHours(raw: string | undefined): number {
   return n;
 }
 
+/** `SECRET_READER_ARNS`: a JSON list of role ARNs (empty or unset: none). */
+export function parseReaderArns(raw: string | undefined): string[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  const v = JSON.parse(raw) as unknown;
+  if (!Array.isArray(v) || v.some((a) => typeof a !== 'string' || !a.startsWith('arn:'))) {
+    throw new Error('SECRET_READER_ARNS must be a JSON list of ARNs');
+  }
+  return (v as string[]).filter((a) => a !== '');
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv): ReconcilerConfig {
   const address = required(env, 'PMM_SERVER_ADDRESS');
   return {
@@ -82,6 +96,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): ReconcilerConfig {
     caParameterName: required(env, 'PMM_CA_PARAMETER'),
     adminSecretArn: required(env, 'PMM_ADMIN_SECRET_ARN'),
     enrolmentSecretArn: required(env, 'PMM_ENROLMENT_SECRET_ARN'),
+    reconcilerRoleArn: required(env, 'RECONCILER_ROLE_ARN'),
+    secretReaderArns: parseReaderArns(env.SECRET_READER_ARNS),
     stateParameterName: required(env, 'RECONCILER_STATE_PARAMETER'),
     missingGraceMs: graceHours(env.MISSING_ASG_GRACE_HOURS) * 3_600_000,
   };

@@ -54,7 +54,7 @@ export interface InstallParameters {
   readonly pmmServerAddress: string;
   /** PEM of PMM's private CA (public): the one CA the script trusts for PMM. */
   readonly pmmCaCertificate: string;
-  /** Secrets Manager ARN of the enrolment token (never the admin secret). */
+  /** Secrets Manager ARN of the enrolment credential (never the admin secret). */
   readonly enrolmentSecretArn: string;
   readonly targets: readonly EnrolTarget[];
   /** `managed_by` label value the script puts on the services it adds (the ownership marker). */

@@ -1,14 +1,15 @@
 import { AwsDeadlineError, AwsIo } from './aws';
 import { ReconcilerConfig } from './config';
 import { ASG_MANAGER, chunk, EnrolTarget, Problem } from './decide';
-import { EnsuredToken } from './enrolment';
+import { CredentialSource } from './enrolment';
 import { EXIT, renderInstallScript, UnsafeValueError } from './install-command';
 import { errorMessage, errorName, mapLimit } from './util';
 
 /** Comment prefix of the reconciler's install commands (how later runs find them). */
 export const COMMAND_COMMENT = 'pmm-reconciler: enrol';
 
-export type Outcome = 'enrolled' | 'already-exists' | 'busy' | 'pending' | 'failed';
+/** `pending`: not sent this run; `running`: sent (or followed) and still running at the end. */
+export type Outcome = 'enrolled' | 'already-exists' | 'busy' | 'pending' | 'running' | 'failed';
 
 export interface InstallTunables {
   readonly batchSize: number;
@@ -37,8 +38,13 @@ export interface InstallContext {
   readonly sleep: (ms: number) => Promise<void>;
   readonly failed: Problem[];
   readonly skipped: Problem[];
-  /** Makes the enrolment secret hold a valid token (once per run). */
-  readonly ensureToken: () => Promise<EnsuredToken>;
+  /**
+   * Lets these instances (and the installs still in flight; undefined: unknown) read the
+   * enrolment secret; returns the ones that did not fit in its policy.
+   */
+  readonly allowRead: (ids: string[], inFlight: string[] | undefined) => Promise<string[]>;
+  /** Makes the enrolment secret hold an accepted credential (once per run). */
+  readonly ensureCredential: () => Promise<CredentialSource>;
   /** Called once per instance when its SendCommand was accepted (benchmark, tests). */
   readonly onSent?: (instanceId: string, atMs: number) => void;
 }
@@ -97,14 +103,39 @@ export async function runInstall(
       else sent.push({ target: t, commandId, followed: true });
     }
   }
-  // No token, no command: the instances could not register (reported, retried next run).
+  // Only the instances sent (and those still installing) may read the enrolment secret, and
+  // the policy comes first, the credential second (docs/reconciler.md, "The enrolment
+  // credential"). No credential, no command: the instances could not register.
   if (toSend.length > 0) {
     try {
-      await ctx.ensureToken();
+      const excluded = new Set(
+        await ctx.allowRead(
+          toSend.map((t) => t.instanceId),
+          flying ? [...flying.keys()] : undefined,
+        ),
+      );
+      if (excluded.size > 0) {
+        defer(
+          toSend.filter((t) => excluded.has(t.instanceId)),
+          'not sent: the enrolment secret policy is full (next run)',
+        );
+        toSend = toSend.filter((t) => !excluded.has(t.instanceId));
+      }
     } catch (e) {
       for (const t of toSend) {
         outcomes.set(t, 'failed');
-        ctx.failed.push(problem(t, `enrolment token: ${errorName(e)}: ${errorMessage(e)}`));
+        ctx.failed.push(problem(t, `enrolment policy: ${errorName(e)}: ${errorMessage(e)}`));
+      }
+      toSend = [];
+    }
+  }
+  if (toSend.length > 0) {
+    try {
+      await ctx.ensureCredential();
+    } catch (e) {
+      for (const t of toSend) {
+        outcomes.set(t, 'failed');
+        ctx.failed.push(problem(t, `enrolment credential: ${errorName(e)}: ${errorMessage(e)}`));
       }
       toSend = [];
     }
@@ -231,7 +262,7 @@ export async function runInstall(
     if (waiting.length === 0) break;
     if (ctx.now() + o.pollIntervalMs >= deadline || ctx.remainingMs() <= margin) {
       for (const s of waiting) {
-        outcomes.set(s.target, 'pending');
+        outcomes.set(s.target, 'running');
         const by = s.followed ? ', sent by an earlier run' : '';
         ctx.skipped.push(problem(s.target, `install still running (command ${s.commandId}${by})`));
       }

@@ -148,6 +148,66 @@ export class PmmApi {
     await this.remove(`graph/api/serviceaccounts/${accountId}/tokens/${tokenId}`, false);
   }
 
+  /**
+   * The ID of the Grafana user whose login is exactly `login`; undefined when there is none
+   * (`GET /graph/api/users/lookup`, Grafana server admin; 404 = no such user).
+   */
+  async findUser(login: string): Promise<number | undefined> {
+    try {
+      const u = await this.t.request<{ id?: number; login?: string }>(
+        'GET',
+        'graph/api/users/lookup',
+        { searchParams: { loginOrEmail: login } },
+      );
+      if (!isObject(u) || typeof u.id !== 'number') throw malformed('GET /graph/api/users/lookup');
+      // lookup also matches the e-mail address: only the exact login is ours.
+      return u.login === login ? u.id : undefined;
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  }
+
+  /**
+   * Creates a Grafana user (`POST /graph/api/admin/users`) with `orgRole` in the default
+   * organisation (`PATCH /graph/api/org/users/{id}`), as pmm-managed's own testCreateUser does
+   * (managed/services/grafana/client.go). Returns its ID.
+   */
+  async createUser(login: string, password: string, orgRole: string): Promise<number> {
+    const created = await this.t.request<{ id?: number }>('POST', 'graph/api/admin/users', {
+      json: { name: login, login, email: `${login}@pmm.invalid`, password },
+    });
+    if (typeof created?.id !== 'number') throw malformed('POST /graph/api/admin/users');
+    await this.t.request('PATCH', `graph/api/org/users/${created.id}`, { json: { role: orgRole } });
+    return created.id;
+  }
+
+  /** Sets a Grafana user's password (`PUT /graph/api/admin/users/{id}/password`). */
+  async setUserPassword(userId: number, password: string): Promise<void> {
+    await this.t.request('PUT', `graph/api/admin/users/${userId}/password`, {
+      json: { password },
+    });
+  }
+
+  /** Ends every session of a Grafana user (`POST /graph/api/admin/users/{id}/logout`). */
+  async logoutUser(userId: number): Promise<void> {
+    await this.t.request('POST', `graph/api/admin/users/${userId}/logout`);
+  }
+
+  /**
+   * Whether this API's own credential is accepted (`GET /graph/api/user`): true on 2xx,
+   * false on 401/403; other failures throw.
+   */
+  async credentialAccepted(): Promise<boolean> {
+    try {
+      await this.t.request('GET', 'graph/api/user');
+      return true;
+    } catch (e) {
+      if (e instanceof PmmRequestError && (e.status === 401 || e.status === 403)) return false;
+      throw e;
+    }
+  }
+
   private async remove(path: string, force = true): Promise<void> {
     try {
       await this.t.request('DELETE', path, force ? { searchParams: { force: 'true' } } : {});

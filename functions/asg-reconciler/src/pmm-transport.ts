@@ -129,7 +129,11 @@ export class PmmTransport {
    * One request; resolves with the parsed JSON body (undefined for an empty body) of a 2xx
    * answer, rejects with a {@link PmmRequestError} otherwise.
    */
-  async request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, req: PmmRequest = {}) {
+  async request<T>(
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    path: string,
+    req: PmmRequest = {},
+  ) {
     const what = `PMM API ${method} /${path}`;
     const budget = this.budgetMs();
     if (!(budget > 0)) throw new PmmRequestError('deadline', `${what}: Lambda deadline near`);

@@ -1,15 +1,10 @@
 import { AwsClients, AwsIo } from './aws';
 import { ReconcilerConfig } from './config';
 import { decide, EnrolTarget, ownedInstance, Plan, Problem, Retirement } from './decide';
-import {
-  deleteExpiredTokens,
-  ensureEnrolmentToken,
-  EnrolmentTokenOptions,
-  EnsuredToken,
-  TokenSource,
-} from './enrolment';
+import { CredentialSource, EnrolmentAccess, SettleResult } from './enrolment';
+import { accountOf } from './enrolment-policy';
 import { trackMissing } from './grace';
-import { InstallTunables, Outcome, problem, runInstall } from './install';
+import { COMMAND_COMMENT, InstallTunables, Outcome, problem, runInstall } from './install';
 import { PmmApi, PmmRequestError } from './pmm-api';
 import { readPmmCa } from './pmm-ca';
 import { Redactor } from './redact';
@@ -63,8 +58,6 @@ export interface ReconcileOptions {
   readonly pmmRetries?: number;
   /** First PMM/AWS backoff delay. @default 500 */
   readonly backoffBaseMs?: number;
-  /** The enrolment token (service account, lifetime, reuse). */
-  readonly enrolmentToken?: EnrolmentTokenOptions;
 }
 
 export interface ReconcileDeps {
@@ -108,8 +101,14 @@ export interface Summary {
   readonly sendCommandCalls: number;
   readonly awsCalls: Record<string, number>;
   readonly pmmRequests: number;
-  /** Whether this run minted or reused an enrolment token; undefined when it enrolled nobody. */
-  readonly enrolmentToken?: TokenSource;
+  /** Whether this run issued or reused the enrolment credential; undefined when it sent nothing. */
+  readonly enrolmentCredential?: CredentialSource;
+  /**
+   * What the end of the run did with the credential: revoked (no install in flight), kept
+   * (installs in flight), deferred (deadline near), unknown (ListCommands failed); undefined
+   * in a steady state.
+   */
+  readonly enrolmentAccess?: SettleResult;
   readonly durationMs: number;
 }
 
@@ -153,7 +152,10 @@ export async function reconcile(deps: ReconcileDeps): Promise<Summary> {
   const missingAsgs: MissingAsg[] = [];
   let pmm: PmmApi | undefined;
   let plan: Plan | undefined;
-  let tokenSource: TokenSource | undefined;
+  let access: EnrolmentAccess | undefined;
+  let settled: SettleResult | undefined;
+  /** Instances whose install this run left running (ListCommands may not list it yet). */
+  const pendingInstalls = new Set<string>();
   const deferredOrFailed = (target: EnrolTarget, what: string, e: unknown) => {
     if (e instanceof PmmRequestError && e.kind === 'deadline') {
       skipped.push(problem(target, `${what}: deferred, Lambda deadline near`));
@@ -173,7 +175,8 @@ export async function reconcile(deps: ReconcileDeps): Promise<Summary> {
     sendCommandCalls: aws.calls.SendCommand ?? 0,
     awsCalls: { ...aws.calls },
     pmmRequests: pmm?.requests ?? 0,
-    enrolmentToken: tokenSource,
+    enrolmentCredential: access?.source,
+    enrolmentAccess: settled,
     durationMs: now() - started,
   });
 
@@ -194,11 +197,42 @@ export async function reconcile(deps: ReconcileDeps): Promise<Summary> {
       budgetMs: () => deps.remainingMs() - margin,
       redactor,
     });
+    const executionTimeoutSeconds = o.executionTimeoutSeconds ?? 1200;
+    access = new EnrolmentAccess({
+      pmm,
+      pmmAs: (username, pw) =>
+        new PmmApi({
+          baseUrl: cfg.pmmApiUrl,
+          certificateAuthority,
+          username,
+          password: pw,
+          requestTimeoutMs: o.pmmTimeoutMs,
+          retries: o.pmmRetries,
+          backoffBaseMs,
+          budgetMs: () => deps.remainingMs() - margin,
+          redactor,
+        }),
+      aws,
+      secretArn: cfg.enrolmentSecretArn,
+      policy: {
+        reconcilerRoleArn: cfg.reconcilerRoleArn,
+        readerArns: cfg.secretReaderArns,
+        accountId: accountOf(cfg.enrolmentSecretArn),
+      },
+      now,
+      log,
+      redactor,
+      commandComment: COMMAND_COMMENT,
+      // An install can be delivered for SendCommand's TimeoutSeconds (600) and then run for
+      // executionTimeout: the same look-back as the follow-up of earlier runs' installs.
+      lookBackMs: (executionTimeoutSeconds + 600) * 1000,
+    });
     const names = cfg.asgs.map((a) => a.asgName);
     const [listing, services, state] = await Promise.all([
       aws.asgMembership(names),
       pmm.listServices(),
       readState(aws, cfg.stateParameterName),
+      access.load(),
     ]);
     const { membership } = listing;
 
@@ -279,38 +313,23 @@ export async function reconcile(deps: ReconcileDeps): Promise<Summary> {
     });
 
     // ---- enrol new instances, batched across ASGs ----
-    // The enrolment token is ensured once per run, and only when something is to be sent
-    // (a steady-state run makes no Grafana or PutSecretValue call).
-    let token: Promise<EnsuredToken> | undefined;
-    let minted: number | undefined;
-    const ensureToken = () =>
-      (token ??= ensureEnrolmentToken({
-        pmm: pmm!,
-        aws,
-        secretArn: cfg.enrolmentSecretArn,
-        now,
-        log,
-        redactor,
-        options: o.enrolmentToken,
-      }).then((t) => {
-        tokenSource = t.source;
-        minted = t.accountId;
-        return t;
-      }));
+    // The policy and the credential are dealt with once per run, and only when something is
+    // to be sent (a steady-state run makes no Grafana, PutSecretValue or policy write).
+    const enrolment = access;
     const tunables: InstallTunables = {
       batchSize: o.batchSize ?? 50,
       concurrency,
       firstPollDelayMs: o.firstPollDelayMs ?? 3000,
       pollIntervalMs: o.pollIntervalMs ?? 5000,
       deadlineMarginMs: margin,
-      executionTimeoutSeconds: o.executionTimeoutSeconds ?? 1200,
+      executionTimeoutSeconds,
       ssmGraceMs: o.ssmGraceMs ?? 900_000,
       ssmWaitMs: o.ssmWaitMs ?? 90_000,
       ssmPollMs: o.ssmPollMs ?? 5000,
       installWaitMs: o.installWaitMs ?? (trigger === 'event' ? 20_000 : Number.POSITIVE_INFINITY),
     };
-    const enrol = (targets: EnrolTarget[]) =>
-      runInstall(targets, {
+    const enrol = async (targets: EnrolTarget[]) => {
+      const outcomes = await runInstall(targets, {
         aws,
         cfg,
         pmmCaCertificate: certificateAuthority,
@@ -320,9 +339,16 @@ export async function reconcile(deps: ReconcileDeps): Promise<Summary> {
         sleep,
         failed,
         skipped,
-        ensureToken,
+        allowRead: (ids, inFlight) => enrolment.allow(ids, inFlight),
+        ensureCredential: () => enrolment.ensureCredential(),
         onSent: deps.onSent,
       });
+      for (const [t, outcome] of outcomes) {
+        if (outcome === 'running') pendingInstalls.add(t.instanceId);
+        else pendingInstalls.delete(t.instanceId);
+      }
+      return outcomes;
+    };
 
     // Honest counts: an install that exited 0 counts as added only once PMM lists a service
     // of that name marked with that instance. One listing confirms a whole round.
@@ -381,18 +407,21 @@ export async function reconcile(deps: ReconcileDeps): Promise<Summary> {
         failed.push(problem(target, 'service still exists after removing the stale one'));
       }
     }
-    // After a mint: expired tokens of the enrolment account go (bounded, only logged).
-    if (minted !== undefined) {
-      await deleteExpiredTokens(
-        pmm,
-        minted,
-        o.enrolmentToken?.maxExpiredDeletions ?? 10,
-        log,
-        () => deps.remainingMs() < margin,
-      );
-    }
   } catch (e) {
     failed.push({ asgName: '*', reason: `${errorName(e)}: ${errorMessage(e)}` });
+  }
+
+  // ---- the enrolment credential: revoked once no install is in flight ----
+  // Also after a run that failed half-way: whatever it issued or allowed is looked at.
+  if (access && pmm) {
+    try {
+      settled = await access.settle([...pendingInstalls], () => deps.remainingMs() <= margin);
+    } catch (e) {
+      failed.push({
+        asgName: '*',
+        reason: `revoking the enrolment credential: ${errorName(e)}: ${errorMessage(e)}`,
+      });
+    }
   }
 
   const s = redactor.redactValue(summary());

@@ -1,6 +1,6 @@
 /**
- * Keeps known secret values (the PMM admin password, its basic-auth form, a minted
- * enrolment token) out of everything the reconciler prints, throws or returns. A second
+ * Keeps known secret values (the PMM admin password, its basic-auth form, an enrolment
+ * password) out of everything the reconciler prints, throws or returns. A second
  * line of defence: messages are built without secrets in the first place (pmm-transport.ts).
  */
 export class Redactor {

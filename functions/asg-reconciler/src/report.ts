@@ -22,7 +22,8 @@ export function report(s: Summary, log: (entry: Record<string, unknown>) => void
     },
     awsCalls: s.awsCalls,
     pmmRequests: s.pmmRequests,
-    enrolmentToken: s.enrolmentToken,
+    enrolmentCredential: s.enrolmentCredential,
+    enrolmentAccess: s.enrolmentAccess,
     durationMs: s.durationMs,
   });
   log({

@@ -31,6 +31,16 @@ export interface FakeToken {
   hasExpired: boolean;
 }
 
+/** A Grafana user (the enrolment user). `password` is what Grafana would accept. */
+export interface FakeUser {
+  id: number;
+  login: string;
+  password: string;
+  role: string;
+  /** Times its sessions were ended (`POST /api/admin/users/{id}/logout`). */
+  logouts: number;
+}
+
 export interface Fault {
   /** Method and path prefix, e.g. `GET /v1/management/services`. */
   readonly match: string;
@@ -58,6 +68,9 @@ export class FakePmm {
   public services: FakeService[] = [];
   public serviceAccounts: FakeServiceAccount[] = [];
   public tokens: FakeToken[] = [];
+  public users: FakeUser[] = [];
+  /** Every password a user was given (set, replaced), in order. */
+  public readonly passwordsSet: string[] = [];
   /** Every token key ever minted (deleted ones included). */
   public readonly mintedKeys: string[] = [];
   private nextId = 1;
@@ -138,6 +151,19 @@ export class FakePmm {
       }
       return this.send(res, fault.status, { error: 'injected', code: 13 });
     }
+    // GET /graph/api/user answers for whoever authenticates (admin or a user's password).
+    if (req.method === 'GET' && url.pathname === '/graph/api/user') {
+      const [login, pw] = Buffer.from(
+        String(req.headers.authorization ?? '').replace(/^Basic /, ''),
+        'base64',
+      )
+        .toString('utf8')
+        .split(/:(.*)/s);
+      const user = this.users.find((u) => u.login === login && u.password === pw);
+      if (user) return this.send(res, 200, { id: user.id, login: user.login });
+      if (login === 'admin' && pw === this.password) return this.send(res, 200, { id: 1 });
+      return this.send(res, 401, { message: 'invalid username or password' });
+    }
     const expected = `Basic ${Buffer.from(`admin:${this.password}`).toString('base64')}`;
     if (req.headers.authorization !== expected) {
       return this.send(res, 401, { code: 16, message: 'Unauthorized' });
@@ -159,6 +185,13 @@ export class FakePmm {
     }
     if (req.method === 'POST' && url.pathname === '/v1/management/services') {
       return this.addService(req, res);
+    }
+    if (
+      url.pathname.startsWith('/graph/api/users/') ||
+      url.pathname.startsWith('/graph/api/admin/users') ||
+      url.pathname.startsWith('/graph/api/org/users/')
+    ) {
+      return this.grafanaUsers(req, res, url);
     }
     if (url.pathname.startsWith('/graph/api/serviceaccounts')) {
       return this.grafana(req, res, url);
@@ -219,6 +252,56 @@ export class FakePmm {
         [type]: { service_id: service.service_id, service_name: name },
       },
     });
+  }
+
+  /** Grafana's user API (docs/sources/developers/http_api/user.md, admin.md, org.md). */
+  private async grafanaUsers(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const p = url.pathname;
+    if (req.method === 'GET' && p === '/graph/api/users/lookup') {
+      const q = url.searchParams.get('loginOrEmail') ?? '';
+      const u = this.users.find((x) => x.login === q || `${x.login}@pmm.invalid` === q);
+      if (!u) return this.send(res, 404, { message: 'user not found' });
+      return this.send(res, 200, { id: u.id, login: u.login, email: `${u.login}@pmm.invalid` });
+    }
+    if (req.method === 'POST' && p === '/graph/api/admin/users') {
+      const body = (await readJson(req)) as { login?: string; password?: string };
+      if (!body.login || !body.password) return this.send(res, 400, { message: 'bad request' });
+      if (this.users.some((u) => u.login === body.login)) {
+        return this.send(res, 412, { message: 'user already exists' });
+      }
+      const user: FakeUser = {
+        id: this.nextId++,
+        login: body.login,
+        password: body.password,
+        role: 'Viewer',
+        logouts: 0,
+      };
+      this.users.push(user);
+      this.passwordsSet.push(body.password);
+      return this.send(res, 200, { id: user.id, message: 'User created' });
+    }
+    const m = p.match(/^\/graph\/api\/(admin|org)\/users\/(\d+)(?:\/(password|logout))?$/);
+    const user = m && this.users.find((u) => u.id === Number(m[2]));
+    if (!m || !user) return this.send(res, 404, { message: 'user not found' });
+    if (req.method === 'PATCH' && m[1] === 'org' && !m[3]) {
+      const body = (await readJson(req)) as { role?: string };
+      user.role = body.role ?? user.role;
+      return this.send(res, 200, { message: 'Organization user updated' });
+    }
+    if (req.method === 'PUT' && m[1] === 'admin' && m[3] === 'password') {
+      const body = (await readJson(req)) as { password?: string };
+      if (!body.password || body.password.length < 4) {
+        return this.send(res, 400, { message: 'new password is too short' });
+      }
+      user.password = body.password;
+      this.passwordsSet.push(body.password);
+      return this.send(res, 200, { message: 'User password updated' });
+    }
+    if (req.method === 'POST' && m[1] === 'admin' && m[3] === 'logout') {
+      user.logouts++;
+      return this.send(res, 200, { message: 'User logged out' });
+    }
+    return this.send(res, 404, { message: 'not found' });
   }
 
   /** Grafana's service-account API (docs/sources/developers/http_api/serviceaccount.md). */

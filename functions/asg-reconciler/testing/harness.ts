@@ -1,7 +1,9 @@
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
+  GetResourcePolicyCommand,
   GetSecretValueCommand,
+  PutResourcePolicyCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
@@ -30,6 +32,10 @@ export const ENROLMENT_ARN =
   'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pmm-enrolment-token-GhIjKl';
 export const STATE_PARAMETER = '/test/pmm-asg-reconciler/state';
 export const CA_PARAMETER = '/pmm/test/ca-certificate';
+export const RECONCILER_ROLE = 'arn:aws:iam::123456789012:role/pmm-reconciler-abc';
+export const READER_ROLE = 'arn:aws:iam::123456789012:role/dba';
+/** The instance ARN `ec2:SourceInstanceARN` holds for `id` (account and region of ENROLMENT_ARN). */
+export const arnOf = (id: string) => `arn:aws:ec2:eu-west-1:123456789012:instance/${id}`;
 export const MANAGER = 'pmm-asg-reconciler';
 
 export const num = (id: string) => parseInt(id.replace(/\D/g, '') || '0', 10);
@@ -57,6 +63,12 @@ export class Bed {
   /** The CA parameter's value (default: the fake PMM's CA, as the host publishes it). */
   caValue: string | undefined;
   enrolmentSecret: string | undefined;
+  /** The enrolment secret's resource policy (undefined: none). */
+  policy: string | undefined;
+  /** Every policy written (PutResourcePolicy), in order. */
+  policyWrites: string[] = [];
+  /** Installs of the reconciler ListCommands reports in flight: instance ID -> command ID. */
+  inFlight = new Map<string, string>();
   /** Instances SSM reports online (undefined: all). */
   online: Set<string> | undefined;
   /** Simulated install outcome per instance (default: success, registers a service). */
@@ -83,6 +95,9 @@ export class Bed {
     this.state = '{}';
     this.caValue = undefined;
     this.enrolmentSecret = undefined;
+    this.policy = undefined;
+    this.policyWrites = [];
+    this.inFlight = new Map();
     this.online = undefined;
     this.logs = [];
     this.launchTime = new Date(Date.now() - 3_600_000);
@@ -102,6 +117,16 @@ export class Bed {
     this.sm.on(PutSecretValueCommand).callsFake(async (input) => {
       this.enrolmentSecret = input.SecretString;
       return { VersionId: 'v' };
+    });
+    this.sm.on(GetResourcePolicyCommand).callsFake(async () => ({
+      Name: 'enrolment',
+      ResourcePolicy: this.policy,
+    }));
+    this.sm.on(PutResourcePolicyCommand).callsFake(async (input) => {
+      if (input.BlockPublicPolicy !== true) throw named('ValidationException', 'not blocked');
+      this.policy = input.ResourcePolicy;
+      this.policyWrites.push(input.ResourcePolicy!);
+      return { Name: 'enrolment' };
     });
     this.asg.on(DescribeAutoScalingGroupsCommand).callsFake(async (input) => ({
       AutoScalingGroups: (input.AutoScalingGroupNames as string[])
@@ -145,7 +170,14 @@ export class Bed {
       this.state = input.Value;
       return { Version: 2 };
     });
-    this.ssm.on(ListCommandsCommand).resolves({ Commands: [] });
+    this.ssm.on(ListCommandsCommand).callsFake(async () => ({
+      Commands: [...this.inFlight].map(([id, commandId]) => ({
+        CommandId: commandId,
+        Comment: 'pmm-reconciler: enrol 1 instance(s)',
+        Status: 'InProgress',
+        InstanceIds: [id],
+      })),
+    }));
     this.ssm.on(DescribeInstanceInformationCommand).callsFake(async (input) => ({
       InstanceInformationList: (input.Filters?.[0]?.Values ?? [])
         .filter((id: string) => this.online === undefined || this.online.has(id))
@@ -192,6 +224,8 @@ export class Bed {
       caParameterName: CA_PARAMETER,
       adminSecretArn: ADMIN_ARN,
       enrolmentSecretArn: ENROLMENT_ARN,
+      reconcilerRoleArn: RECONCILER_ROLE,
+      secretReaderArns: [READER_ROLE],
       stateParameterName: STATE_PARAMETER,
       missingGraceMs: 6 * 3_600_000,
     };

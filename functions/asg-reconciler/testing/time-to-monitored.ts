@@ -1,7 +1,9 @@
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
+  GetResourcePolicyCommand,
   GetSecretValueCommand,
+  PutResourcePolicyCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
@@ -109,20 +111,30 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
     }
   };
 
+  // The enrolment secret and its policy keep what the Lambda writes.
+  let enrolmentValue: string | undefined;
+  let enrolmentPolicy: string | undefined;
   mockClient(SecretsManagerClient)
     .on(GetSecretValueCommand)
-    .callsFake(async (input) =>
-      String(input.SecretId).includes('admin')
-        ? { SecretString: 'sim' }
-        : {
-            SecretString: JSON.stringify({
-              token: 'glsa_sim',
-              expires_at: new Date(now + 3_600_000).toISOString(),
-            }),
-          },
-    )
+    .callsFake(async (input) => {
+      if (String(input.SecretId).includes('admin')) return { SecretString: 'sim' };
+      if (enrolmentValue === undefined) {
+        throw Object.assign(new Error('no version'), { name: 'ResourceNotFoundException' });
+      }
+      return { SecretString: enrolmentValue };
+    })
     .on(PutSecretValueCommand)
-    .resolves({});
+    .callsFake(async (input) => {
+      enrolmentValue = input.SecretString;
+      return {};
+    })
+    .on(GetResourcePolicyCommand)
+    .callsFake(async () => ({ ResourcePolicy: enrolmentPolicy }))
+    .on(PutResourcePolicyCommand)
+    .callsFake(async (input) => {
+      enrolmentPolicy = input.ResourcePolicy;
+      return {};
+    });
   mockClient(AutoScalingClient)
     .on(DescribeAutoScalingGroupsCommand)
     .callsFake(async () => ({
@@ -228,8 +240,10 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
         ],
         pmmServerAddress: '10.0.0.5',
         pmmApiUrl: url,
-        adminSecretArn: 'arn:aws:secretsmanager:eu-west-1:1:secret:admin',
-        enrolmentSecretArn: 'arn:aws:secretsmanager:eu-west-1:1:secret:enrolment',
+        adminSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:admin',
+        enrolmentSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:enrolment',
+        reconcilerRoleArn: 'arn:aws:iam::123456789012:role/reconciler',
+        secretReaderArns: [],
         stateParameterName: '/sim/state',
         caParameterName: '/sim/ca',
         missingGraceMs: 6 * 3_600_000,
