@@ -165,6 +165,26 @@ async function validateDir(dir: string, label: string, s: Step): Promise<void> {
   for (const d of diags.filter((x) => x.severity === 'warning')) s.lines.push(`  ${fmt(d)}`);
 }
 
+/**
+ * The module folder as a root module: a copy with a `provider "aws" { alias = "dns" }` block.
+ * The module declares `aws.dns` in `configuration_aliases` (its callers pass it, as the
+ * examples do), and Terraform 1.11's `validate` of such a module on its own fails with
+ * "Provider configuration not present" for every resource using the alias.
+ */
+function standAloneModuleCopy(moduleDir: string): string {
+  const dir = join(WORK, 'module-validate');
+  rmSync(dir, { recursive: true, force: true });
+  cpSync(moduleDir, dir, {
+    recursive: true,
+    filter: (src) => !src.includes(`${moduleDir}/.terraform`),
+  });
+  writeFileSync(
+    join(dir, 'verify_dns_provider.tf.json'),
+    JSON.stringify({ provider: { aws: [{ alias: 'dns' }] } }, null, 2),
+  );
+  return dir;
+}
+
 // ---------------------------------------------------------------------------------------
 // Inputs: synth, the packaged module, working copies
 // ---------------------------------------------------------------------------------------
@@ -652,7 +672,7 @@ async function main(): Promise<number> {
       const p = prepared!;
       const results = await Promise.allSettled([
         validateDir(p.rootDir, 'root stack (cdktf.out/stacks/pmm)', s),
-        validateDir(p.moduleDir, 'module folder', s),
+        validateDir(standAloneModuleCopy(p.moduleDir), 'module folder', s),
       ]);
       // The example initialises the module from ../..: after the module's own init.
       results.push(
