@@ -8,7 +8,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BOOT_TEST_ATTRIBUTES, substituteAttributes } from '../scripts/boot-test/render-user-data';
+import {
+  BOOT_TEST_ATTRIBUTES,
+  renderBootUserData,
+  substituteAttributes,
+} from '../scripts/boot-test/render-user-data';
 import { shellcheckPath } from './helpers/shellcheck';
 
 const DIR = join(__dirname, '..', 'scripts', 'boot-test');
@@ -47,6 +51,29 @@ describe('boot test harness', () => {
     const ref = 'aws_ebs_volume.pmm_data_volume_volume.id';
     expect(substituteAttributes(`X=\${${ref}}`)).toBe(`X=\${"${BOOT_TEST_ATTRIBUTES[ref]}"}`);
   });
+
+  it('writes numeric attributes as HCL numbers', () => {
+    expect(
+      substituteAttributes('${aws_ec2_instance_type.t.memory_size < 16384}', {
+        'aws_ec2_instance_type.t.memory_size': 8192,
+      }),
+    ).toBe('${8192 < 16384}');
+  });
+
+  // The boot proof runs last in the gate; a user data reference without a test value must fail
+  // here, in jest, not 20 minutes later.
+  it('renders the synthesized module user data with real Terraform', () => {
+    const out = mkdtempSync(join(tmpdir(), 'pmm-boot-render-test-'));
+    try {
+      const expected = renderBootUserData(out);
+      expect(expected.PUBLIC_ADDRESS).toBe('pmm.boot-test.example.com');
+      expect(Number(expected.USER_DATA_GZIP_BYTES)).toBeLessThanOrEqual(16384);
+      const config = readFileSync(join(out, 'ssm-config'), 'utf8');
+      expect(config).toMatch(/^PMM_CLICKHOUSE_CONFIG=low-memory$/m);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('refuses a resource attribute it has no test value for, naming it', () => {
     expect(() =>

@@ -19,7 +19,7 @@ import { readStackJson, synthModuleStack } from '../synth-module';
 import { terraformEnv } from '../verify/lib/terraform';
 
 /** What an apply would know: resource and data source attributes the user data reads. */
-export const BOOT_TEST_ATTRIBUTES: Readonly<Record<string, string>> = {
+export const BOOT_TEST_ATTRIBUTES: Readonly<Record<string, string | number>> = {
   'aws_ebs_volume.pmm_data_volume_volume.id': 'vol-0b0075e57da7a0001',
   // The id of the volume the host mounts after an apply (constructs/data-volume.ts: the
   // current generation's aws_ebs_volume), read by the SSM config parameter.
@@ -29,6 +29,9 @@ export const BOOT_TEST_ATTRIBUTES: Readonly<Record<string, string>> = {
   'data.aws_region.pmm_host_region.name': 'eu-west-1',
   'aws_cloudwatch_log_group.pmm_logs_log_group.name': '/aws/ec2/pmm-server-boot-test',
   'data.aws_route53_zone.pmm_front_door_zone.name': 'boot-test.example.com.',
+  // m5.large (the default instance_type) has 8 GiB: the automatic ClickHouse profile is
+  // low-memory and the automatic swap is 4096 MiB.
+  'data.aws_ec2_instance_type.pmm_host_instance_type.memory_size': 8192,
 };
 
 /** Module variables set for the boot (the rest keep their defaults). */
@@ -50,7 +53,7 @@ const REFERENCE =
  */
 export function substituteAttributes(
   template: string,
-  attributes: Readonly<Record<string, string>> = BOOT_TEST_ATTRIBUTES,
+  attributes: Readonly<Record<string, string | number>> = BOOT_TEST_ATTRIBUTES,
 ): string {
   const unknown = new Set<string>();
   const substituted = template.replace(REFERENCE, (ref) => {
@@ -81,7 +84,8 @@ function ssmValue(tf: Record<string, any>, suffix: string): string {
   return found.value;
 }
 
-function main(outDir: string): void {
+/** Renders the user data and SSM values into `outDir`; returns what the boot test asserts. */
+export function renderBootUserData(outDir: string): Record<string, string> {
   const stackDir = synthModuleStack();
   const tf = readStackJson(stackDir);
   const template = tf.locals?.pmm_host_user_data;
@@ -155,6 +159,7 @@ function main(outDir: string): void {
     console.log(
       `rendered user data: ${gzip.length} bytes gzipped (${text.length} bytes of MIME), config ${expected.CONFIG_PATH}/config: volume ${expected.DATA_VOLUME_ID}, image ${expected.PMM_IMAGE_TAG}`,
     );
+    return expected;
   } finally {
     rmSync(work, { recursive: true, force: true });
     rmSync(stackDir, { recursive: true, force: true });
@@ -167,5 +172,5 @@ if (process.argv[1]?.endsWith('render-user-data.ts')) {
     console.error('usage: tsx scripts/boot-test/render-user-data.ts OUT_DIR');
     process.exit(2);
   }
-  main(outDir);
+  renderBootUserData(outDir);
 }
