@@ -89,7 +89,13 @@ function config(list: unknown[] = MONITORED, tlsUrl = httpsUrl): RdsPhaseConfig 
 }
 
 async function run(
-  over: { list?: unknown[]; tlsUrl?: string; nowMs?: number; remainingMs?: number } = {},
+  over: {
+    list?: unknown[];
+    tlsUrl?: string;
+    nowMs?: number;
+    /** Fixed, or a function of wall time (the Lambda's getRemainingTimeInMillis). */
+    remainingMs?: number | (() => number);
+  } = {},
 ): Promise<{ summary?: RdsSummary; error?: unknown }> {
   logs = [];
   try {
@@ -102,7 +108,10 @@ async function run(
         secrets: new SecretsManagerClient({ region: 'eu-west-1' }),
         rds: new RDSClient({ region: 'eu-west-1' }),
       },
-      remainingMs: () => over.remainingMs ?? 300_000,
+      remainingMs:
+        typeof over.remainingMs === 'function'
+          ? over.remainingMs
+          : () => (over.remainingMs as number | undefined) ?? 300_000,
       now: over.nowMs === undefined ? undefined : () => over.nowMs!,
       log: (e) => logs.push(e),
       options: { backoffBaseMs: 5, pmmTimeoutMs: 500, deadlineMarginMs: 1000, pmmRetries: 1 },
@@ -408,6 +417,105 @@ describe('RDS phase against the real-HTTP fake PMM', () => {
     const off = await runWithRds(async () => ({ asg: true }), { ...deps, config: config([]) });
     expect(off).toEqual({ asg: true });
   });
+});
+
+/**
+ * The RDS phase runs beside the ASG phase in the same invocation: a hanging AWS API in it
+ * must not keep the handler from returning (and both summaries from being logged) before the
+ * Lambda's deadline. Wall-clock budget: a 2.5 s Lambda with a 1 s margin against calls that
+ * never answer; the run must end well before the 2.5 s.
+ */
+describe('RDS phase under the Lambda deadline: hanging AWS APIs', () => {
+  const hang = () => new Promise<never>(() => undefined);
+  const lambda = () => {
+    const started = Date.now();
+    return { started, remainingMs: () => 2500 - (Date.now() - started) };
+  };
+
+  test.each([
+    ['DescribeDBInstances', () => rds.on(DescribeDBInstancesCommand).callsFake(hang)],
+    ['DescribeDBClusters', () => rds.on(DescribeDBClustersCommand).callsFake(hang)],
+  ])(
+    '%s never answers: the identifiers are unknown (never missing), nothing removed, summary logged in time',
+    async (_op, arrange) => {
+      // Seed registrations, then make RDS hang and mark them as missing for long: a run that
+      // treated "no answer" as "gone" would remove them.
+      await run();
+      expect(names()).toHaveLength(3);
+      arrange();
+      const { started, remainingMs } = lambda();
+
+      const r = await run({ remainingMs, nowMs: Date.now() + 48 * HOUR });
+
+      expect(Date.now() - started).toBeLessThan(2500);
+      expect(r.error).toBeInstanceOf(RdsReconcileError);
+      const s = summaryOf(r);
+      expect(s.failed.map((f) => f.reason)).toEqual(
+        expect.arrayContaining([expect.stringMatching(/RDS lookup failed: AwsDeadlineError/)]),
+      );
+      expect(s.missing).toEqual([]);
+      expect(s.removed).toEqual([]);
+      expect(names()).toHaveLength(3);
+      expect(logs.find((l) => l.message === 'rds reconcile summary')).toBeDefined();
+    },
+    10_000,
+  );
+
+  test('the DB password secret never answers: nothing registered, a counted failure, summary logged in time', async () => {
+    sm.on(GetSecretValueCommand).callsFake(async (input) => {
+      if (input.SecretId === ADMIN_ARN) return { SecretString: ADMIN };
+      return hang();
+    });
+    const { started, remainingMs } = lambda();
+
+    const r = await run({ remainingMs });
+
+    expect(Date.now() - started).toBeLessThan(2500);
+    expect(pmm.rdsAdds).toHaveLength(0);
+    expect(r.error).toBeInstanceOf(RdsReconcileError);
+    const s = summaryOf(r);
+    expect(s.added).toEqual([]);
+    // A call that used up all the time left hung: a failure (the Errors alarm), not a deferral.
+    expect(s.failed.map((p) => p.reason)).toEqual(
+      expect.arrayContaining([`reading the password secret ${DB_ARN}: AwsDeadlineError`]),
+    );
+    expect(logs.find((l) => l.message === 'rds reconcile summary')).toBeDefined();
+  }, 10_000);
+
+  test('the CA parameter never answers: no credential read, no request to PMM, ends in time', async () => {
+    ssm.on(GetParameterCommand).callsFake(hang);
+    const { started, remainingMs } = lambda();
+
+    const r = await run({ remainingMs });
+
+    expect(Date.now() - started).toBeLessThan(2500);
+    expect(r.error).toBeInstanceOf(RdsReconcileError);
+    expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+    expect(pmm.requests).toHaveLength(0);
+  }, 10_000);
+
+  test('runWithRds returns before the deadline when the RDS phase hangs on AWS', async () => {
+    rds.on(DescribeDBInstancesCommand).callsFake(hang);
+    const { started, remainingMs } = lambda();
+    const deps = {
+      config: config(),
+      clients: {
+        autoScaling: new AutoScalingClient({ region: 'eu-west-1' }),
+        ec2: new EC2Client({ region: 'eu-west-1' }),
+        ssm: new SSMClient({ region: 'eu-west-1' }),
+        secrets: new SecretsManagerClient({ region: 'eu-west-1' }),
+        rds: new RDSClient({ region: 'eu-west-1' }),
+      },
+      remainingMs,
+      log: () => undefined,
+      options: { backoffBaseMs: 5, pmmTimeoutMs: 500, deadlineMarginMs: 1000, pmmRetries: 1 },
+    };
+
+    await expect(runWithRds(async () => ({ asg: true }), deps)).rejects.toBeInstanceOf(
+      RdsReconcileError,
+    );
+    expect(Date.now() - started).toBeLessThan(2500);
+  }, 10_000);
 });
 
 /** The DB password and the admin password never appear in anything printed, thrown or returned. */

@@ -51,6 +51,33 @@ export class AwsDeadlineError extends Error {
   }
 }
 
+/**
+ * Runs one AWS call within the time the Lambda has left (`budgetMs`, none: unbounded): it is
+ * not started without budget, and is aborted and abandoned with an AwsDeadlineError when the
+ * budget runs out, so a hanging AWS API cannot keep a run from logging its summary.
+ * `started` is called when the call really starts (for call counts).
+ */
+export function underBudget<T>(
+  op: string,
+  budgetMs: (() => number) | undefined,
+  fn: (abortSignal: AbortSignal) => Promise<T>,
+  started: () => void = () => undefined,
+): Promise<T> {
+  const budget = budgetMs?.() ?? Number.POSITIVE_INFINITY;
+  if (!(budget > 0)) return Promise.reject(new AwsDeadlineError(op));
+  started();
+  const controller = new AbortController();
+  if (!Number.isFinite(budget)) return fn(controller.signal);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      reject(new AwsDeadlineError(op));
+    }, Math.ceil(budget));
+  });
+  return Promise.race([fn(controller.signal), deadline]).finally(() => clearTimeout(timer));
+}
+
 /** DescribeAutoScalingGroups accepts up to 100 names per call (MaxRecords 100). */
 const ASG_NAMES_PER_CALL = 100;
 /** DescribeInstances instance IDs per call (values of one `instance-id` filter). */
@@ -76,21 +103,7 @@ export class AwsIo {
    */
   private retry<T>(op: string, fn: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
     return withThrottleRetry(
-      () => {
-        const budget = this.options.budgetMs?.() ?? Number.POSITIVE_INFINITY;
-        if (!(budget > 0)) return Promise.reject(new AwsDeadlineError(op));
-        this.count(op);
-        const controller = new AbortController();
-        if (!Number.isFinite(budget)) return fn(controller.signal);
-        let timer: NodeJS.Timeout | undefined;
-        const deadline = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            controller.abort();
-            reject(new AwsDeadlineError(op));
-          }, Math.ceil(budget));
-        });
-        return Promise.race([fn(controller.signal), deadline]).finally(() => clearTimeout(timer));
-      },
+      () => underBudget(op, this.options.budgetMs, fn, () => this.count(op)),
       this.options.throttleAttempts,
       this.options.throttleBaseMs,
     );

@@ -4,6 +4,7 @@ import {
   paginateDescribeDBInstances,
   RDSClient,
 } from '@aws-sdk/client-rds';
+import { underBudget } from './aws';
 import { chunk } from './decide';
 import { RdsInstance, RdsLookup } from './rds-types';
 import { errorMessage, errorName, mapLimit, withThrottleRetry } from './util';
@@ -50,20 +51,32 @@ export async function discoverRds(
   client: RDSClient,
   identifiers: readonly string[],
   region: string,
-  options: { concurrency: number; throttleAttempts: number; throttleBaseMs: number },
+  options: {
+    concurrency: number;
+    throttleAttempts: number;
+    throttleBaseMs: number;
+    /** Milliseconds the calls may still take (the Lambda deadline minus its margin). */
+    budgetMs?: () => number;
+  },
 ): Promise<RdsDiscovery> {
   const calls: Record<string, number> = {};
   const lookups = new Map<string, RdsLookup>();
-  const all = async <T>(op: string, pages: () => AsyncIterable<T>): Promise<T[]> =>
+  // Every page of a listing within the budget (aborted when it runs out): a hanging RDS API
+  // makes the identifiers "unknown", never keeps the run from logging its summary.
+  const all = async <T>(
+    op: string,
+    pages: (abortSignal: AbortSignal) => AsyncIterable<T>,
+  ): Promise<T[]> =>
     withThrottleRetry(
-      async () => {
-        const out: T[] = [];
-        for await (const page of pages()) {
-          calls[op] = (calls[op] ?? 0) + 1;
-          out.push(page);
-        }
-        return out;
-      },
+      () =>
+        underBudget(op, options.budgetMs, async (abortSignal) => {
+          const out: T[] = [];
+          for await (const page of pages(abortSignal)) {
+            calls[op] = (calls[op] ?? 0) + 1;
+            out.push(page);
+          }
+          return out;
+        }),
       options.throttleAttempts,
       options.throttleBaseMs,
     );
@@ -71,22 +84,25 @@ export async function discoverRds(
   await mapLimit(chunk(identifiers, IDS_PER_CALL), options.concurrency, async (group) => {
     try {
       const [clusterPages, instancePages, memberPages] = await Promise.all([
-        all('DescribeDBClusters', () =>
+        all('DescribeDBClusters', (abortSignal) =>
           paginateDescribeDBClusters(
             { client },
             { Filters: [{ Name: 'db-cluster-id', Values: group }] },
+            { abortSignal },
           ),
         ),
-        all('DescribeDBInstances', () =>
+        all('DescribeDBInstances', (abortSignal) =>
           paginateDescribeDBInstances(
             { client },
             { Filters: [{ Name: 'db-instance-id', Values: group }] },
+            { abortSignal },
           ),
         ),
-        all('DescribeDBInstances', () =>
+        all('DescribeDBInstances', (abortSignal) =>
           paginateDescribeDBInstances(
             { client },
             { Filters: [{ Name: 'db-cluster-id', Values: group }] },
+            { abortSignal },
           ),
         ),
       ]);

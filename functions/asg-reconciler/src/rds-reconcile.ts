@@ -102,10 +102,14 @@ export async function reconcileRds(deps: RdsPhaseDeps): Promise<RdsSummary> {
   const concurrency = o.concurrency ?? 10;
   const margin = o.deadlineMarginMs ?? 30_000;
   const backoffBaseMs = o.backoffBaseMs ?? 500;
+  // Every AWS and PMM call within the time the Lambda has left (minus the margin for the
+  // summary): a hanging API fails its identifiers, never the whole invocation.
+  const budgetMs = () => deps.remainingMs() - margin;
   const aws = new AwsIo(deps.clients, {
     throttleAttempts: 5,
     throttleBaseMs: backoffBaseMs,
     concurrency,
+    budgetMs,
   });
   const failed: RdsProblem[] = [];
   const skipped: RdsProblem[] = [];
@@ -135,7 +139,7 @@ export async function reconcileRds(deps: RdsPhaseDeps): Promise<RdsSummary> {
       requestTimeoutMs: o.pmmTimeoutMs,
       retries: o.pmmRetries,
       backoffBaseMs,
-      budgetMs: () => deps.remainingMs() - margin,
+      budgetMs,
       redactor,
       baseUrl: cfg.pmmApiUrl,
       certificateAuthority,
@@ -148,6 +152,7 @@ export async function reconcileRds(deps: RdsPhaseDeps): Promise<RdsSummary> {
         concurrency,
         throttleAttempts: 5,
         throttleBaseMs: backoffBaseMs,
+        budgetMs,
       }),
       pmm.listServices(),
       readState(aws, cfg.stateParameterName),
