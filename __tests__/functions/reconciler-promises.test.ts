@@ -249,16 +249,18 @@ describe('reconciler promises (issue 11) against a real PMM HTTP server', () => 
         return { Status: 'Failed', ResponseCode: 17, StandardOutputContent: 'already exists' };
       };
       const started = Date.now();
-      const lambdaMs = 3000;
+      // A 5 s Lambda with a 3 s margin: requests are cut off about 2 s in, which leaves 3 s
+      // of slack for a loaded machine; without the deadline the listing alone takes 12 s.
+      const lambdaMs = 5000;
 
       const r = await bed.run({
         remainingMs: () => lambdaMs - (Date.now() - started),
-        options: { pmmTimeoutMs: 4000, pmmRetries: 3 },
+        options: { pmmTimeoutMs: 4000, pmmRetries: 3, deadlineMarginMs: 3000 },
       });
 
       const took = Date.now() - started;
       const s = summaryOf(r);
-      expect(took).toBeLessThan(lambdaMs - 500);
+      expect(took).toBeLessThan(lambdaMs);
       expect(s.skipped).toEqual([
         expect.objectContaining({
           instanceId: 'i-1',
@@ -278,10 +280,10 @@ describe('reconciler promises (issue 11) against a real PMM HTTP server', () => 
       });
       const started = Date.now();
       const r = await bed.run({
-        remainingMs: () => 2500 - (Date.now() - started),
-        options: { pmmTimeoutMs: 4000 },
+        remainingMs: () => 4000 - (Date.now() - started),
+        options: { pmmTimeoutMs: 4000, deadlineMarginMs: 3000 },
       });
-      expect(Date.now() - started).toBeLessThan(2400);
+      expect(Date.now() - started).toBeLessThan(4000);
       expect(r.error).toBeInstanceOf(ReconcileError);
       expect(bed.logs.find((l) => l.message === 'reconcile summary')).toBeDefined();
       expect(sends()).toEqual([]);
@@ -294,8 +296,11 @@ describe('reconciler promises (issue 11) against a real PMM HTTP server', () => 
       bed.pmm.services = [bed.ours('i-9', 'db')];
       bed.asg.on(DescribeAutoScalingGroupsCommand).callsFake(() => new Promise(() => undefined));
       const started = Date.now();
-      const r = await bed.run({ remainingMs: () => 2000 - (Date.now() - started) });
-      expect(Date.now() - started).toBeLessThan(1800);
+      const r = await bed.run({
+        remainingMs: () => 4000 - (Date.now() - started),
+        options: { deadlineMarginMs: 3000 },
+      });
+      expect(Date.now() - started).toBeLessThan(4000);
       expect(r.error).toBeInstanceOf(ReconcileError);
       expect(summaryOf(r).failed.map((f) => f.reason)).toContain(
         'could not list the Auto Scaling Group',
