@@ -88,6 +88,15 @@ function config(list: unknown[] = MONITORED, tlsUrl = httpsUrl): RdsPhaseConfig 
   };
 }
 
+/** The SDK clients the phase gets (their sends are answered by the mocks above). */
+const clients = () => ({
+  autoScaling: new AutoScalingClient({ region: 'eu-west-1' }),
+  ec2: new EC2Client({ region: 'eu-west-1' }),
+  ssm: new SSMClient({ region: 'eu-west-1' }),
+  secrets: new SecretsManagerClient({ region: 'eu-west-1' }),
+  rds: new RDSClient({ region: 'eu-west-1' }),
+});
+
 async function run(
   over: {
     list?: unknown[];
@@ -102,13 +111,7 @@ async function run(
   try {
     const summary = await reconcileRds({
       config: config(over.list, over.tlsUrl),
-      clients: {
-        autoScaling: new AutoScalingClient({ region: 'eu-west-1' }),
-        ec2: new EC2Client({ region: 'eu-west-1' }),
-        ssm: new SSMClient({ region: 'eu-west-1' }),
-        secrets: new SecretsManagerClient({ region: 'eu-west-1' }),
-        rds: new RDSClient({ region: 'eu-west-1' }),
-      },
+      clients: clients(),
       remainingMs:
         typeof over.remainingMs === 'function'
           ? over.remainingMs
@@ -404,13 +407,7 @@ describe('RDS phase against the real-HTTP fake PMM', () => {
   test('runWithRds: the RDS phase runs and reports even when the ASG phase fails', async () => {
     const deps = {
       config: config(),
-      clients: {
-        autoScaling: new AutoScalingClient({ region: 'eu-west-1' }),
-        ec2: new EC2Client({ region: 'eu-west-1' }),
-        ssm: new SSMClient({ region: 'eu-west-1' }),
-        secrets: new SecretsManagerClient({ region: 'eu-west-1' }),
-        rds: new RDSClient({ region: 'eu-west-1' }),
-      },
+      clients: clients(),
       remainingMs: () => 300_000,
       log: () => undefined,
     };
@@ -512,13 +509,7 @@ describe('RDS phase under the Lambda deadline: hanging AWS APIs', () => {
     const { started, remainingMs } = lambda();
     const deps = {
       config: config(),
-      clients: {
-        autoScaling: new AutoScalingClient({ region: 'eu-west-1' }),
-        ec2: new EC2Client({ region: 'eu-west-1' }),
-        ssm: new SSMClient({ region: 'eu-west-1' }),
-        secrets: new SecretsManagerClient({ region: 'eu-west-1' }),
-        rds: new RDSClient({ region: 'eu-west-1' }),
-      },
+      clients: clients(),
       remainingMs,
       log: () => undefined,
       options: { backoffBaseMs: 5, pmmTimeoutMs: 500, deadlineMarginMs: MARGIN_MS, pmmRetries: 1 },
