@@ -19,13 +19,6 @@ interface RawService {
   agents?: RawAgent[];
 }
 
-/** A Grafana service-account token as `GET .../serviceaccounts/{id}/tokens` lists it. */
-export interface ServiceAccountToken {
-  readonly id: number;
-  readonly name: string;
-  readonly hasExpired: boolean;
-}
-
 const isObject = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -91,61 +84,6 @@ export class PmmApi {
   /** Removes one service (and its agents). 404 counts as done. */
   async removeService(serviceId: string): Promise<void> {
     await this.remove(`v1/inventory/services/${encodeURIComponent(serviceId)}`);
-  }
-
-  /**
-   * The ID of the service account named exactly `name`, created with `role` when missing.
-   * (`search?query=` matches substrings, so the name is compared exactly here.)
-   */
-  async ensureServiceAccount(name: string, role: string): Promise<number> {
-    const found = await this.t.request<{ serviceAccounts?: { id?: number; name?: string }[] }>(
-      'GET',
-      'graph/api/serviceaccounts/search',
-      { searchParams: { query: name, perpage: 100 } },
-    );
-    if (!isObject(found) || !Array.isArray(found.serviceAccounts ?? [])) {
-      throw malformed('GET /graph/api/serviceaccounts/search');
-    }
-    const existing = (found.serviceAccounts ?? []).find((a) => a.name === name);
-    if (existing?.id !== undefined) return existing.id;
-    const created = await this.t.request<{ id?: number }>('POST', 'graph/api/serviceaccounts', {
-      json: { name, role },
-    });
-    if (typeof created?.id !== 'number') throw malformed('POST /graph/api/serviceaccounts');
-    return created.id;
-  }
-
-  /** Mints a token of the service account (`key` is the `glsa_...` secret: never log it). */
-  async createServiceAccountToken(
-    accountId: number,
-    name: string,
-    secondsToLive: number,
-  ): Promise<{ id?: number; key: string }> {
-    const body = await this.t.request<{ id?: number; key?: string }>(
-      'POST',
-      `graph/api/serviceaccounts/${accountId}/tokens`,
-      { json: { name, secondsToLive } },
-    );
-    if (typeof body?.key !== 'string' || body.key === '') {
-      throw new PmmRequestError('parse', 'Grafana returned no token key');
-    }
-    return { id: typeof body.id === 'number' ? body.id : undefined, key: body.key };
-  }
-
-  async listServiceAccountTokens(accountId: number): Promise<ServiceAccountToken[]> {
-    const body = await this.t.request<{ id?: number; name?: string; hasExpired?: boolean }[]>(
-      'GET',
-      `graph/api/serviceaccounts/${accountId}/tokens`,
-    );
-    if (!Array.isArray(body)) throw malformed(`GET /graph/api/serviceaccounts/${accountId}/tokens`);
-    return body
-      .filter((t) => typeof t.id === 'number')
-      .map((t) => ({ id: t.id!, name: t.name ?? '', hasExpired: t.hasExpired === true }));
-  }
-
-  /** 404 counts as done. */
-  async deleteServiceAccountToken(accountId: number, tokenId: number): Promise<void> {
-    await this.remove(`graph/api/serviceaccounts/${accountId}/tokens/${tokenId}`, false);
   }
 
   /**

@@ -14,23 +14,6 @@ export interface FakeService {
   agents?: { agent_id?: string; agent_type: string; is_connected?: boolean; status?: string }[];
 }
 
-/** A Grafana service account (PMM serves Grafana's HTTP API under /graph/api/). */
-export interface FakeServiceAccount {
-  id: number;
-  name: string;
-  role: string;
-}
-
-/** A service-account token as the fake stores it (`key` is returned once, at creation). */
-export interface FakeToken {
-  id: number;
-  accountId: number;
-  name: string;
-  key: string;
-  secondsToLive: number;
-  hasExpired: boolean;
-}
-
 /** A Grafana user (the enrolment user). `password` is what Grafana would accept. */
 export interface FakeUser {
   id: number;
@@ -61,18 +44,14 @@ export interface Fault {
 
 /**
  * A real HTTP server implementing the PMM 3 API paths the reconciler uses (for tests and
- * the benchmark): list services, remove node (with its services), remove service, the
- * Grafana service-account endpoints (search, create, tokens: list, create, delete), basic auth.
+ * the benchmark): list services, remove node (with its services), remove service, add an RDS
+ * service, the Grafana user endpoints (lookup, create, role, password, logout), basic auth.
  */
 export class FakePmm {
   public services: FakeService[] = [];
-  public serviceAccounts: FakeServiceAccount[] = [];
-  public tokens: FakeToken[] = [];
   public users: FakeUser[] = [];
   /** Every password a user was given (set, replaced), in order. */
   public readonly passwordsSet: string[] = [];
-  /** Every token key ever minted (deleted ones included). */
-  public readonly mintedKeys: string[] = [];
   private nextId = 1;
   public readonly requests: string[] = [];
   public readonly faults: Fault[] = [];
@@ -193,9 +172,6 @@ export class FakePmm {
     ) {
       return this.grafanaUsers(req, res, url);
     }
-    if (url.pathname.startsWith('/graph/api/serviceaccounts')) {
-      return this.grafana(req, res, url);
-    }
     return this.send(res, 404, { code: 5, message: 'Not Found' });
   }
 
@@ -300,68 +276,6 @@ export class FakePmm {
     if (req.method === 'POST' && m[1] === 'admin' && m[3] === 'logout') {
       user.logouts++;
       return this.send(res, 200, { message: 'User logged out' });
-    }
-    return this.send(res, 404, { message: 'not found' });
-  }
-
-  /** Grafana's service-account API (docs/sources/developers/http_api/serviceaccount.md). */
-  private async grafana(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const path = url.pathname.slice('/graph/api/serviceaccounts'.length);
-    if (req.method === 'GET' && path === '/search') {
-      const q = url.searchParams.get('query') ?? '';
-      const found = this.serviceAccounts.filter((a) => a.name.includes(q));
-      return this.send(res, 200, {
-        totalCount: found.length,
-        serviceAccounts: found.map((a) => ({ ...a, login: `sa-${a.name}`, orgId: 1 })),
-        page: 1,
-        perPage: Number(url.searchParams.get('perpage') ?? 1000),
-      });
-    }
-    if (req.method === 'POST' && path === '') {
-      const body = (await readJson(req)) as { name?: string; role?: string };
-      if (!body.name) return this.send(res, 400, { message: 'name required' });
-      if (this.serviceAccounts.some((a) => a.name === body.name)) {
-        return this.send(res, 409, { message: 'service account already exists' });
-      }
-      const account = { id: this.nextId++, name: body.name, role: body.role ?? 'Viewer' };
-      this.serviceAccounts.push(account);
-      return this.send(res, 201, { ...account, login: `sa-${account.name}`, orgId: 1 });
-    }
-    const tokens = path.match(/^\/(\d+)\/tokens(?:\/(\d+))?$/);
-    const account = tokens && this.serviceAccounts.find((a) => a.id === Number(tokens[1]));
-    if (!tokens || !account) return this.send(res, 404, { message: 'not found' });
-    if (req.method === 'GET' && !tokens[2]) {
-      return this.send(
-        res,
-        200,
-        this.tokens
-          .filter((t) => t.accountId === account.id)
-          .map((t) => ({ id: t.id, name: t.name, hasExpired: t.hasExpired, role: account.role })),
-      );
-    }
-    if (req.method === 'POST' && !tokens[2]) {
-      const body = (await readJson(req)) as { name?: string; secondsToLive?: number };
-      if (!body.name) return this.send(res, 400, { message: 'name required' });
-      if (this.tokens.some((t) => t.accountId === account.id && t.name === body.name)) {
-        return this.send(res, 409, { message: 'token name taken' });
-      }
-      const id = this.nextId++;
-      const token: FakeToken = {
-        id,
-        accountId: account.id,
-        name: body.name,
-        key: `glsa_fake${id}_${Math.random().toString(36).slice(2)}`,
-        secondsToLive: body.secondsToLive ?? 0,
-        hasExpired: false,
-      };
-      this.tokens.push(token);
-      this.mintedKeys.push(token.key);
-      return this.send(res, 200, { id, name: token.name, key: token.key });
-    }
-    if (req.method === 'DELETE' && tokens[2]) {
-      const before = this.tokens.length;
-      this.tokens = this.tokens.filter((t) => t.id !== Number(tokens[2]));
-      return this.send(res, before === this.tokens.length ? 404 : 200, { message: 'deleted' });
     }
     return this.send(res, 404, { message: 'not found' });
   }
