@@ -21,6 +21,8 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { countWhen, countWhenNotEmpty, Flag, isNotEmpty, oneAttribute } from './util/plan-time';
 import { PROJECT_ROOT } from './util/project-paths';
+// The Lambda writes every later version of the enrolment secret's policy with this Sid.
+import { DENY_SID as ENROLMENT_DENY_SID } from '../functions/asg-reconciler/src/enrolment-policy';
 import { denyReadsExcept } from './secret-read-guard';
 import { requireInRange } from './util/validate';
 
@@ -96,9 +98,6 @@ export interface AsgReconcilerProps {
   /** SSM parameter of the RDS phase's state (RdsMonitoring.stateParameterName). @default none */
   readonly rdsStateParameterName?: string;
 }
-
-/** Sid of the enrolment secret's deny statement (the same as the Lambda's: enrolment-policy.ts). */
-export const ENROLMENT_DENY_SID = 'DenyReadsExceptReconcilerReadersAndBatch';
 
 /** The Auto Scaling events that trigger a run besides the schedule. */
 export const ASG_EVENT_DETAIL_TYPES = [

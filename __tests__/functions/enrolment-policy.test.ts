@@ -9,7 +9,6 @@ import {
   MAX_POLICY_CHARS,
   PolicyInputs,
 } from '../../functions/asg-reconciler/src/enrolment-policy';
-import { ENROLMENT_DENY_SID } from '../../constructs/reconciler';
 
 const ACCOUNT = '123456789012';
 const SECRET = `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:pmm-enrolment-token-AbC`;
@@ -190,8 +189,6 @@ describe('enrolment secret policy (pure)', () => {
     expect(
       decide(policy, { principalArn: RECONCILER, principalAccount: ACCOUNT, identityAllows: true }),
     ).toBe('allow');
-    // Terraform's first version carries the same Sid (constructs/reconciler.ts).
-    expect(ENROLMENT_DENY_SID).toBe(DENY_SID);
   });
 
   it('is not "public": the "*" allow is restricted to this account (aws:PrincipalAccount)', () => {

@@ -138,11 +138,13 @@ export async function reconcile(deps: ReconcileDeps): Promise<Summary> {
   const concurrency = o.concurrency ?? 10;
   const backoffBaseMs = o.backoffBaseMs ?? 500;
   const margin = o.deadlineMarginMs ?? 30_000;
+  // Every AWS and PMM call within the time the Lambda has left, minus the summary's margin.
+  const budgetMs = () => deps.remainingMs() - margin;
   const aws = new AwsIo(deps.clients, {
     throttleAttempts: 5,
     throttleBaseMs: backoffBaseMs,
     concurrency,
-    budgetMs: () => deps.remainingMs() - margin,
+    budgetMs,
   });
   const cfg = deps.config;
   const failed: Problem[] = [];
@@ -186,32 +188,24 @@ export async function reconcile(deps: ReconcileDeps): Promise<Summary> {
     const certificateAuthority = await readPmmCa(aws, cfg.caParameterName);
     const password = await aws.secretString(cfg.adminSecretArn);
     redactor.add(password);
-    pmm = new PmmApi({
-      baseUrl: cfg.pmmApiUrl,
-      certificateAuthority,
-      username: 'admin',
-      password,
-      requestTimeoutMs: o.pmmTimeoutMs,
-      retries: o.pmmRetries,
-      backoffBaseMs,
-      budgetMs: () => deps.remainingMs() - margin,
-      redactor,
-    });
+    // PMM as one user: the admin, or the enrolment user (to check its stored password).
+    const pmmAs = (username: string, pw: string) =>
+      new PmmApi({
+        baseUrl: cfg.pmmApiUrl,
+        certificateAuthority,
+        username,
+        password: pw,
+        requestTimeoutMs: o.pmmTimeoutMs,
+        retries: o.pmmRetries,
+        backoffBaseMs,
+        budgetMs,
+        redactor,
+      });
+    pmm = pmmAs('admin', password);
     const executionTimeoutSeconds = o.executionTimeoutSeconds ?? 1200;
     access = new EnrolmentAccess({
       pmm,
-      pmmAs: (username, pw) =>
-        new PmmApi({
-          baseUrl: cfg.pmmApiUrl,
-          certificateAuthority,
-          username,
-          password: pw,
-          requestTimeoutMs: o.pmmTimeoutMs,
-          retries: o.pmmRetries,
-          backoffBaseMs,
-          budgetMs: () => deps.remainingMs() - margin,
-          redactor,
-        }),
+      pmmAs,
       aws,
       secretArn: cfg.enrolmentSecretArn,
       policy: {
