@@ -167,6 +167,29 @@ describe('enrolment credential lifecycle', () => {
     expect(allowed()).toEqual([]);
   });
 
+  it('a later run that revokes never prints the stored password, even when clearing it fails with an error that echoes it', async () => {
+    bed.groups = { db: [['i-1', 'InService']] };
+    stillRunning(['i-1']);
+    expect((await bed.run({ options: { installWaitMs: 0 } })).summary?.enrolmentAccess).toBe(
+      'kept',
+    );
+    const password = stored().password;
+    // A new run (a new redactor): it learns the password only by reading the secret.
+    bed.registerInstall('i-1');
+    bed.inFlight = new Map();
+    bed.sm
+      .on(PutSecretValueCommand)
+      .rejects(named('InternalServiceError', `could not store ${password}`));
+    const r = await bed.run();
+    expect(r.summary?.enrolmentAccess).toBe('revoked');
+    expect(bed.logs.map((l) => l.message)).toContainEqual(
+      expect.stringMatching(/^clearing the enrolment secret: InternalServiceError/),
+    );
+    expect(user().password).not.toBe(password);
+    // Every password Grafana was given, the one read back from the secret included.
+    noPasswordIn(r);
+  });
+
   it('keeps the credential when ListCommands fails (an install may still need it)', async () => {
     bed.groups = { db: [['i-1', 'InService']] };
     stillRunning(['i-1']);

@@ -258,6 +258,7 @@ export class EnrolmentAccess {
     try {
       const held = parseStored(await this.d.aws.secretString(this.d.secretArn));
       if (held) {
+        this.d.redactor.add(held.password);
         await this.d.aws.putSecretString(
           this.d.secretArn,
           JSON.stringify({ revoked_at: new Date(this.d.now()).toISOString() }),
