@@ -6,6 +6,7 @@ import {
   EXTRA_ENV_LINE_PREFIX,
   PmmTuning,
   ROOT_RESERVED_GIB,
+  rootSpareMiB,
   swapSizeExpression,
   tuningLines,
   validateTuning,
@@ -133,7 +134,7 @@ export class PmmConfig extends Construct {
           {
             condition: Op.lte(
               swapSizeExpression(tuning, memoryMiB, rootGiB),
-              Op.mul(Op.sub(rootGiB, ROOT_RESERVED_GIB), 1024),
+              rootSpareMiB(rootGiB),
             ),
             errorMessage: `swap_size_mib does not fit the root volume: the swap file lives there, and the system needs ${ROOT_RESERVED_GIB} GiB of it; raise root_volume_size to at least ${ROOT_RESERVED_GIB} GiB plus the swap size, or lower swap_size_mib.`,
           },

@@ -213,6 +213,7 @@ export class PmmDeployment extends Construct {
     const namePrefix = `${serviceName}-${props.environment}`;
     const monitoredAsgs = toTerraformAsgs(props.monitoredAsgs ?? []);
     const logRetentionDays = props.logRetentionDays ?? 365;
+    const rootVolumeSizeGiB = props.rootVolumeSizeGiB ?? 20;
 
     TagEverything.applyTo(
       this,
@@ -328,7 +329,7 @@ export class PmmDeployment extends Construct {
       tuning: props.tuning,
       // The host's instance type data source, created below: read when the config resolves.
       instanceMemoryMiB: Lazy.numberValue({ produce: () => this.host.instanceMemoryMiB }),
-      rootVolumeSizeGiB: props.rootVolumeSizeGiB ?? 20,
+      rootVolumeSizeGiB,
     });
 
     this.host = new PmmHost(this, 'host', {
@@ -336,7 +337,7 @@ export class PmmDeployment extends Construct {
       subnetId: this.network.instanceSubnetId,
       securityGroupId: this.network.instanceSecurityGroupId,
       instanceType: props.instanceType ?? 'm5.large',
-      rootVolumeSizeGiB: props.rootVolumeSizeGiB ?? 20,
+      rootVolumeSizeGiB,
       enableAutoRecovery: props.enableAutoRecovery ?? true,
       kmsKeyId: props.kmsKeyId,
       sshKeyName: props.sshKeyName,

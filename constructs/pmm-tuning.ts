@@ -164,17 +164,15 @@ const orEmpty = (x: string | undefined): string =>
       ? Token.asString(Fn.conditional(Op.eq(x, Token.nullValue()), '', x))
       : x;
 
+/** MiB of a root volume of `rootGiB` the system can spare for swap. */
+export function rootSpareMiB(rootGiB: number): number {
+  return Token.asNumber(Op.mul(Op.sub(rootGiB, ROOT_RESERVED_GIB), 1024));
+}
+
 /** The automatic swap size in MiB for `memoryMiB` and a root volume of `rootGiB`. */
 export function autoSwapMiB(memoryMiB: number, rootGiB: number): number {
   return Token.asNumber(
-    Fn.max([
-      0,
-      Fn.min([
-        Fn.floor(Op.div(memoryMiB, 2)),
-        SWAP_MAX_AUTO_MIB,
-        Op.mul(Op.sub(rootGiB, ROOT_RESERVED_GIB), 1024),
-      ]),
-    ]),
+    Fn.max([0, Fn.min([Fn.floor(Op.div(memoryMiB, 2)), SWAP_MAX_AUTO_MIB, rootSpareMiB(rootGiB)])]),
   );
 }
 
