@@ -156,6 +156,20 @@ describe('pmm-tls.sh', () => {
     expect(openssl('verify', '-CAfile', caCrt(), crt())).toMatch(/OK/);
   });
 
+  it('re-issues a certificate that does not match its key (a crash between the two renames)', () => {
+    run();
+    const ca = readFileSync(caCrt(), 'utf8');
+    // The new key was renamed into place, the certificate was not: still the CA's, same names.
+    openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key());
+    const r = run();
+    expect(r.status).toBe(0);
+    expect(r.out).toMatch(/does not match its key/);
+    expect(openssl('x509', '-noout', '-pubkey', '-in', crt())).toBe(
+      openssl('pkey', '-pubout', '-in', key()),
+    );
+    expect(readFileSync(caCrt(), 'utf8')).toBe(ca);
+  });
+
   it('renews a certificate close to expiry with the same CA and restarts nginx in a running container', () => {
     run([], { PMM_TLS_CERT_DAYS: '10' });
     const ca = readFileSync(caCrt(), 'utf8');

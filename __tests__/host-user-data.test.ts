@@ -20,7 +20,7 @@ function userDataBytes(): number {
 
 describe('user data rendering', () => {
   // The hard limit is the plan-time precondition (host-user-data-limit.test.ts); this is the
-  // headroom guard. 14,211 B (87 %) after the TLS, swap and tuning scripts: the next host
+  // headroom guard. 14,276 B (87 %) after the TLS, swap and tuning scripts: the next host
   // script must move something out of the user data (docs/operations.md, "User data budget").
   it('stays under 90 % of the 16 KB EC2 limit', () => {
     expect(userDataBytes()).toBeLessThan(USER_DATA_LIMIT_BYTES * 0.9);

@@ -101,6 +101,8 @@ elif [[ $(current_sans) != "$sans" ]]; then
   reason="names $(current_sans), not $sans"
 elif ! openssl x509 -noout -checkend $((renew_days * 86400)) -in "$crt" >/dev/null; then
   reason="expires within $renew_days days"
+elif [[ $(openssl x509 -noout -pubkey -in "$crt") != "$(openssl pkey -pubout -in "$key" 2>/dev/null)" ]]; then
+  reason='does not match its key' # e.g. a crash between the two renames below
 fi
 changed=false
 if [[ -n $reason ]]; then
