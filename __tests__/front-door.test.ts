@@ -1,12 +1,13 @@
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
 import { TerraformOutput, TerraformStack, Testing } from 'cdktf';
-import { FrontDoor, FrontDoorProps } from '../constructs/front-door';
+import { FrontDoor } from '../constructs/front-door';
 import {
   ELB_LOG_DELIVERY_PRINCIPAL,
   LEGACY_ELB_ACCOUNT_REGIONS,
 } from '../constructs/front-door/access-logs';
 import { countWhenNotEmpty, oneAttribute } from '../constructs/util/plan-time';
+import { synthFrontDoor } from './helpers/front-door';
 import { resourcesOf, synthModule, TfJson } from './helpers/synth';
 
 const tf = synthModule();
@@ -24,28 +25,6 @@ const validation = res('aws_acm_certificate_validation', 'pmm_front_door_tls_val
 const records = resourcesOf(tf, 'aws_route53_record');
 const ZONE_NAME = 'trimsuffix(data.aws_route53_zone.pmm_front_door_zone.name, ".")';
 const LOGS_COUNT = '${var.enable_alb_access_logs ? 1 : 0}';
-
-function synthFrontDoor(overrides: Partial<FrontDoorProps> = {}): TfJson {
-  const stack = new TerraformStack(Testing.app(), 'fd');
-  new AwsProvider(stack, 'aws', { region: 'eu-west-1' });
-  new FrontDoor(stack, 'front_door', {
-    namePrefix: 'pmm-server-test',
-    vpcId: 'vpc-1',
-    publicSubnetIds: ['subnet-a', 'subnet-b'],
-    albSecurityGroupId: 'sg-alb',
-    zoneId: 'Z123',
-    dnsNames: ['pmm', 'metrics'],
-    sslPolicy: 'ELBSecurityPolicy-TLS13-1-2-Res-2021-06',
-    certificateIssuers: ['amazon.com'],
-    additionalCertificateArns: [],
-    enableDeletionProtection: false,
-    enableAccessLogs: true,
-    accessLogsRetentionDays: 30,
-    accessLogsBucketForceDestroy: false,
-    ...overrides,
-  });
-  return JSON.parse(Testing.synth(stack));
-}
 
 describe('load balancer', () => {
   it('is an internet-facing ALB in the public subnets, or internal in the private ones (internal_alb), behind the ALB group', () => {
